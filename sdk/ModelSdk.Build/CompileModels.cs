@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Text;
+using Microsoft.Build.Framework;
+using Microsoft.Build.Utilities;
+using ModelSdk.Artifacts;
+using ModelSdk.Compression.Pipeline;
+using ModelSdk.Diagnostics;
+
+namespace ModelSdk.Build;
+
+/// <summary>
+/// Compiles every <c>Model</c> item of a project into a <c>.msdk</c> artifact and the small <c>.msdk.json</c>
+/// manifest the source generator reads. Work is skipped when the content-hash cache key of an item's inputs
+/// equals the one recorded beside its artifact, so touching a file without changing it costs one hash.
+/// In design-time builds (<see cref="ManifestOnly"/>) only a manifest made from the checkpoint header is written.
+/// </summary>
+public sealed class CompileModels : Microsoft.Build.Utilities.Task
+{
+    [Required] public ITaskItem[] Models { get; set; } = [];
+
+    [Required] public string ProjectDirectory { get; set; } = "";
+
+    [Required] public string ProjectFile { get; set; } = "";
+
+    [Required] public string SdkVersion { get; set; } = "";
+
+    /// <summary>Namespace of generated classes when a Model item sets none (the project's RootNamespace).</summary>
+    public string? DefaultNamespace { get; set; }
+
+    /// <summary>Design-time build: write a header-only manifest if none exists, never compile.</summary>
+    public bool ManifestOnly { get; set; }
+
+    public override bool Execute()
+    {
+        var items = new List<(ITaskItem Task, ModelItem Model)>();
+        foreach (var item in Models)
+        {
+            if (Guard(item, () => items.Add((item, ModelItem.From(item, ProjectDirectory, DefaultNamespace)))) is false) continue;
+        }
+        foreach (var duplicate in items.GroupBy(i => Path.GetFileName(i.Model.ArtifactPath), StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+        {
+            Report(duplicate.Last().Task, new ModelSdkException(DiagnosticCodes.DuplicateClassName,
+                $"Model items {string.Join(", ", duplicate.Select(d => $"'{d.Model.ItemSpec}'"))} would all produce '{duplicate.Key}'."));
+            return false;
+        }
+        foreach (var (task, model) in items)
+            Guard(task, () => Compile(model));
+        return !Log.HasLoggedErrors;
+    }
+
+    private void Compile(ModelItem model)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(model.ArtifactPath)!);
+        var request = new CompileRequest(model.CheckpointPath, model.TokenizerPath, SdkVersion);
+        if (ManifestOnly)
+        {
+            if (!File.Exists(model.ManifestPath)) WriteManifest(model, ModelCompiler.Inspect(request));
+            return;
+        }
+
+        var clock = Stopwatch.StartNew();
+        var plan = ModelCompiler.Plan(request);
+        if (IsUpToDate(model, plan.CacheKey))
+        {
+            Log.LogMessage(MessageImportance.Low, $"ModelSdk: {model.ClassName} is up to date (inputs unchanged, key {plan.CacheKey}).");
+        }
+        else
+        {
+            Log.LogMessage(MessageImportance.High, $"ModelSdk: compiling {Path.GetFileName(model.CheckpointPath)} -> {Path.GetFileName(model.ArtifactPath)} " +
+                $"({plan.Config.Layers} layers, dim {plan.Config.Dim}, {plan.Manifest.WeightFormat})");
+            if (File.Exists(model.KeyPath)) File.Delete(model.KeyPath); // the key is the commit record: never beside a stale artifact
+            ModelCompiler.Compile(plan, model.ArtifactPath);
+            AtomicFile.WriteIfDifferent(model.KeyPath, Encoding.UTF8.GetBytes(plan.CacheKey));
+            Log.LogMessage(MessageImportance.High, $"ModelSdk: {model.ClassName} compiled in {clock.Elapsed.TotalSeconds:0.0} s " +
+                $"({new FileInfo(model.ArtifactPath).Length / 1e6:0.0} MB).");
+        }
+        WriteManifest(model, plan.Manifest);
+    }
+
+    private static bool IsUpToDate(ModelItem model, string cacheKey)
+        => File.Exists(model.KeyPath) && File.Exists(model.ArtifactPath) && File.ReadAllText(model.KeyPath) == cacheKey;
+
+    private static void WriteManifest(ModelItem model, ArtifactManifest manifest)
+        => AtomicFile.WriteIfDifferent(model.ManifestPath, ManifestJson.Serialize(manifest with
+        {
+            Tensors = null,
+            ClassName = model.ClassName,
+            Namespace = model.Namespace,
+            Artifact = Path.GetFileName(model.ArtifactPath),
+        }));
+
+    /// <summary>Runs one item's work; a failure is reported as an error on that item and the other items go on.</summary>
+    private bool Guard(ITaskItem item, Action work)
+    {
+        try
+        {
+            work();
+            return true;
+        }
+        catch (ModelSdkException e)
+        {
+            Report(item, e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Report(item, new ModelSdkException(DiagnosticCodes.ModelFileIo, e.Message));
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Log.LogMessage(MessageImportance.Low, e.ToString());
+            Report(item, new ModelSdkException(DiagnosticCodes.InternalError, $"{e.GetType().Name}: {e.Message}"));
+        }
+        return false;
+    }
+
+    private void Report(ITaskItem item, ModelSdkException e)
+    {
+        var (line, column) = ModelItemLocator.Find(ProjectFile, item.ItemSpec);
+        var file = e.FilePath is null ? "" : $" File: {e.FilePath}.";
+        Log.LogError("ModelSdk", e.Code.Id, e.Code.Id, e.Code.HelpLink, ProjectFile, line, column, 0, 0,
+            $"{e.Detail}{file} {e.Fix}");
+    }
+}

@@ -1,0 +1,85 @@
+namespace ModelSdk.Diagnostics;
+
+/// <summary>
+/// Every build and runtime diagnostic ModelSdk reports, in one table. Ids are stable: never reuse or
+/// renumber one. MSDK1xxx: model inputs (checkpoints, tokenizers, item metadata); MSDK2xxx: artifacts
+/// and loading; MSDK3xxx: generation.
+/// </summary>
+public static class DiagnosticCodes
+{
+    public static readonly DiagnosticCode ModelFileNotFound = new(
+        "MSDK1001", "Model file not found",
+        "Check the Include path of the Model item; relative paths are resolved against the project folder.");
+
+    public static readonly DiagnosticCode CheckpointHeaderInvalid = new(
+        "MSDK1002", "Checkpoint header is not a llama2.c checkpoint",
+        "Use a llama2.c fp32 checkpoint (legacy version 0: 7 int32 header fields followed by float32 weights).");
+
+    public static readonly DiagnosticCode CheckpointSizeMismatch = new(
+        "MSDK1003", "Checkpoint size does not match its header",
+        "The file is truncated or corrupt, or not a llama2.c checkpoint: download or export it again.");
+
+    public static readonly DiagnosticCode TokenizerMissing = new(
+        "MSDK1004", "Tokenizer not specified or not found",
+        "Set the Tokenizer metadata of the Model item to a SentencePiece tokenizer.model file, relative to the project folder.");
+
+    public static readonly DiagnosticCode TokenizerInvalid = new(
+        "MSDK1005", "Tokenizer file is not a valid SentencePiece model",
+        "Point Tokenizer at the SentencePiece 'tokenizer.model' that belongs to the checkpoint.");
+
+    public static readonly DiagnosticCode UnknownMetadata = new(
+        "MSDK1006", "Unknown Model item metadata",
+        "Remove or rename the metadata; see the README for the metadata a Model item accepts.");
+
+    public static readonly DiagnosticCode InvalidClassName = new(
+        "MSDK1007", "Invalid generated class or namespace name",
+        "Set ClassName (and Namespace) to valid C# identifiers, e.g. ClassName=\"Stories15M\".");
+
+    public static readonly DiagnosticCode TokenizerVocabularyMismatch = new(
+        "MSDK1008", "Tokenizer vocabulary does not match the model",
+        "Use the tokenizer the checkpoint was trained with: its piece count must equal the model's vocab_size.");
+
+    public static readonly DiagnosticCode DuplicateClassName = new(
+        "MSDK1009", "Two Model items generate the same class",
+        "Give each Model item a distinct ClassName (or Namespace).");
+
+    public static readonly DiagnosticCode ModelFileIo = new(
+        "MSDK1010", "A model input or output could not be read or written",
+        "Check that the file is readable, the output folder writable and the disk not full, then build again.");
+
+    public static readonly DiagnosticCode InternalError = new(
+        "MSDK1099", "ModelSdk failed unexpectedly",
+        "This is a bug in ModelSdk: please report it with the build log (detailed verbosity shows the stack trace).");
+
+    public static readonly DiagnosticCode ArtifactNotFound = new(
+        "MSDK2001", "Model artifact not found",
+        "Build the project so the .msdk artifact is copied next to the application, or pass its path to Load(path).");
+
+    public static readonly DiagnosticCode ArtifactCorrupt = new(
+        "MSDK2002", "Model artifact is corrupt, truncated or tampered with",
+        "Rebuild the project to recreate the .msdk artifact; do not edit it by hand.");
+
+    public static readonly DiagnosticCode ArtifactVersionUnsupported = new(
+        "MSDK2003", "Model artifact was written by an incompatible ModelSdk",
+        "Rebuild the project with the ModelSdk version the application references.");
+
+    public static readonly DiagnosticCode ArtifactShapeMismatch = new(
+        "MSDK2004", "Model artifact does not match the generated class",
+        "The artifact comes from a different Model item or build: rebuild the project, or load the artifact with the class generated for it.");
+
+    public static readonly DiagnosticCode PromptTooLong = new(
+        "MSDK3001", "Prompt does not fit the model's context",
+        "Shorten the prompt: prompt tokens (BOS included) must be fewer than the model's context length.");
+
+    public static readonly DiagnosticCode InvalidGenerationOptions = new(
+        "MSDK3002", "Invalid generation options",
+        "Use Temperature >= 0, 0 < TopP <= 1 and MaxTokens >= 0.");
+
+    public static readonly IReadOnlyList<DiagnosticCode> All =
+    [
+        ModelFileNotFound, CheckpointHeaderInvalid, CheckpointSizeMismatch, TokenizerMissing, TokenizerInvalid,
+        UnknownMetadata, InvalidClassName, TokenizerVocabularyMismatch, DuplicateClassName, ModelFileIo, InternalError,
+        ArtifactNotFound, ArtifactCorrupt, ArtifactVersionUnsupported, ArtifactShapeMismatch,
+        PromptTooLong, InvalidGenerationOptions,
+    ];
+}
