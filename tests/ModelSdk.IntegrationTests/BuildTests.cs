@@ -1,0 +1,75 @@
+using ModelSdk.IntegrationTests.Infrastructure;
+using Xunit;
+
+namespace ModelSdk.IntegrationTests;
+
+/// <summary>A user's project built against the packed SDK: the class is generated, the app runs the real model, builds are incremental.</summary>
+[Collection(PackedSdkCollection.Name)]
+public sealed class BuildTests(PackedSdk sdk)
+{
+    private const string SkippedCompile = "Skipping target \"ModelSdkCompile\" because all output files are up-to-date";
+    private const string Compiling = "ModelSdk: compiling";
+
+    [Fact]
+    public void Build_GeneratesTheTypedClass_AndTheAppWritesTheGreedyStory()
+    {
+        var scenario = sdk.CreateScenario("Basic");
+        var build = scenario.Build();
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Contains(Compiling, build.Output);
+        Assert.True(File.Exists(scenario.Path("bin", "Release", "net10.0", "Stories15M.msdk")), "the artifact is copied next to the app");
+
+        var run = scenario.RunApp();
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var lines = run.StdOut.Split('\n');
+        var reference = File.ReadAllText(Path.Combine(RepoPaths.SharedModelsFolder, "stories15M.greedy.once-upon-a-time.txt"));
+        Assert.True(lines[0].Length > 100, run.ToString());
+        Assert.StartsWith("Once upon a time" + lines[0], reference);
+        Assert.Equal("shape: 288 6 32000 256", lines[1].Trim());
+        Assert.True(lines[2].Trim().Length > 20, run.ToString());
+    }
+
+    [Fact]
+    public void Rebuilds_DoNoWork_UnlessAnInputReallyChanges()
+    {
+        var scenario = sdk.CreateScenario("Basic");
+        Assert.Equal(0, scenario.Build().ExitCode);
+        var artifact = Path.Combine(scenario.IntermediateModels, "Stories15M.msdk");
+        var compiledAt = File.GetLastWriteTimeUtc(artifact);
+
+        var second = scenario.Build();
+        Assert.True(second.ExitCode == 0, second.ToString());
+        Assert.Contains(SkippedCompile, second.Output);
+        Assert.DoesNotContain(Compiling, second.Output);
+
+        // Touched, not changed: the target runs (timestamps), the task finds the same content hash and does nothing.
+        File.SetLastWriteTimeUtc(scenario.Path("models", "stories15M.bin"), DateTime.UtcNow);
+        File.SetLastWriteTimeUtc(scenario.Path("models", "tokenizer.model"), DateTime.UtcNow);
+        var touched = scenario.Build();
+        Assert.True(touched.ExitCode == 0, touched.ToString());
+        Assert.DoesNotContain(SkippedCompile, touched.Output);
+        Assert.DoesNotContain(Compiling, touched.Output);
+        Assert.Equal(compiledAt, File.GetLastWriteTimeUtc(artifact));
+
+        // Changed metadata: the item now produces another class, compiled anew.
+        foreach (var file in new[] { "App.csproj", "Program.cs" })
+            File.WriteAllText(scenario.Path(file), File.ReadAllText(scenario.Path(file)).Replace("Stories15M", "TinyStoryteller"));
+        var changed = scenario.Build();
+        Assert.True(changed.ExitCode == 0, changed.ToString());
+        Assert.Contains(Compiling, changed.Output);
+        Assert.True(File.Exists(Path.Combine(scenario.IntermediateModels, "TinyStoryteller.msdk")));
+    }
+
+    [Fact]
+    public void DesignTimeBuild_GivesTheGeneratorAManifest_WithoutCompilingTheModel()
+    {
+        var scenario = sdk.CreateScenario("Basic");
+        // What an IDE does: a design-time build that runs the compiler (and so the generator) but no build work.
+        var designTime = DotNet.Run(scenario.Directory, sdk.Environment,
+            "msbuild", "-restore", "-t:Compile", "-p:DesignTimeBuild=true", "-p:Configuration=Release", "-v:n");
+        Assert.True(designTime.ExitCode == 0, designTime.ToString());
+        Assert.True(File.Exists(Path.Combine(scenario.IntermediateModels, "Stories15M.msdk.json")));
+        Assert.False(File.Exists(Path.Combine(scenario.IntermediateModels, "Stories15M.msdk")), "a design-time build never compiles a model");
+        Assert.DoesNotContain(Compiling, designTime.Output);
+    }
+}

@@ -1,0 +1,69 @@
+namespace ModelSdk.IntegrationTests.Infrastructure;
+
+/// <summary>
+/// A copy of one folder under Scenarios/ in a fresh temp folder, set up as a user's project would be:
+/// a nuget.config naming the packed feed, a global.json pinning ModelSdk.Sdk to the packed version, and
+/// the real model under models/.
+/// </summary>
+public sealed class Scenario
+{
+    private readonly PackedSdk _sdk;
+
+    internal Scenario(PackedSdk sdk, string name)
+    {
+        _sdk = sdk;
+        Directory = Path.Combine(sdk.WorkRoot, $"{name}-{Guid.NewGuid():N}"[..(name.Length + 9)]);
+        CopyDirectory(RepoPaths.ScenarioSource(name), Directory);
+        File.WriteAllText(Path.Combine(Directory, "global.json"),
+            $$"""{ "msbuild-sdks": { "ModelSdk.Sdk": "{{sdk.Version}}" } }""");
+        File.WriteAllText(Path.Combine(Directory, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <clear />
+                <add key="modelsdk" value="{sdk.Feed}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+              </packageSources>
+            </configuration>
+            """);
+        // Stops MSBuild from importing anything above the scenario folder.
+        File.WriteAllText(Path.Combine(Directory, "Directory.Build.props"), "<Project />");
+        File.WriteAllText(Path.Combine(Directory, "Directory.Build.targets"), "<Project />");
+        var models = Path.Combine(Directory, "models");
+        System.IO.Directory.CreateDirectory(models);
+        foreach (var file in new[] { "stories15M.bin", "tokenizer.model" })
+            File.CreateSymbolicLink(Path.Combine(models, file), Path.Combine(RepoPaths.ModelsFolder, file));
+    }
+
+    public string Directory { get; }
+
+    public string Path(params string[] parts) => System.IO.Path.Combine([Directory, .. parts]);
+
+    public string IntermediateModels => Path("obj", "Release", "net10.0", "modelsdk");
+
+    public DotNet.Result Build(params string[] extra) => DotNet.Run(Directory, _sdk.Environment, ["build", "-c", "Release", "-v:n", .. extra]);
+
+    public DotNet.Result RunApp(string assemblyName = "App") =>
+        DotNet.Run(Directory, _sdk.Environment, Path("bin", "Release", "net10.0", assemblyName + ".dll"));
+
+    /// <summary>Replaces a model file with a private copy (so a test can corrupt it without touching the real one).</summary>
+    public string OwnCopy(string file)
+    {
+        var path = Path("models", file);
+        var bytes = File.ReadAllBytes(path);
+        File.Delete(path);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        System.IO.Directory.CreateDirectory(to);
+        foreach (var file in System.IO.Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var target = System.IO.Path.Combine(to, System.IO.Path.GetRelativePath(from, file));
+            System.IO.Directory.CreateDirectory(System.IO.Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+    }
+}
