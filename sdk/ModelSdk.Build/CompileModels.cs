@@ -72,7 +72,7 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task
             ModelCompiler.Compile(plan, model.ArtifactPath);
             AtomicFile.WriteIfDifferent(model.KeyPath, Encoding.UTF8.GetBytes(plan.CacheKey));
             Log.LogMessage(MessageImportance.High, $"ModelSdk: {model.ClassName} compiled in {clock.Elapsed.TotalSeconds:0.0} s " +
-                $"({new FileInfo(model.ArtifactPath).Length / 1e6:0.0} MB).");
+                $"({FileLength.Of(model.ArtifactPath) / 1e6:0.0} MB).");
         }
         WriteManifest(model, plan.Manifest);
     }

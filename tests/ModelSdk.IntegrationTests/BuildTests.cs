@@ -33,6 +33,8 @@ public sealed class BuildTests(PackedSdk sdk)
     public void Rebuilds_DoNoWork_UnlessAnInputReallyChanges()
     {
         var scenario = sdk.CreateScenario("Basic");
+        var model = scenario.OwnCopy("stories15M.bin");
+        var tokenizer = scenario.OwnCopy("tokenizer.model");
         Assert.Equal(0, scenario.Build().ExitCode);
         var artifact = Path.Combine(scenario.IntermediateModels, "Stories15M.msdk");
         var compiledAt = File.GetLastWriteTimeUtc(artifact);
@@ -43,8 +45,8 @@ public sealed class BuildTests(PackedSdk sdk)
         Assert.DoesNotContain(Compiling, second.Output);
 
         // Touched, not changed: the target runs (timestamps), the task finds the same content hash and does nothing.
-        File.SetLastWriteTimeUtc(scenario.Path("models", "stories15M.bin"), DateTime.UtcNow);
-        File.SetLastWriteTimeUtc(scenario.Path("models", "tokenizer.model"), DateTime.UtcNow);
+        File.SetLastWriteTimeUtc(model, DateTime.UtcNow);
+        File.SetLastWriteTimeUtc(tokenizer, DateTime.UtcNow);
         var touched = scenario.Build();
         Assert.True(touched.ExitCode == 0, touched.ToString());
         Assert.DoesNotContain(SkippedCompile, touched.Output);

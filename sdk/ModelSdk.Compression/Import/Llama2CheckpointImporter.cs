@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.MemoryMappedFiles;
 using ModelSdk.Architecture;
+using ModelSdk.Artifacts;
 using ModelSdk.Diagnostics;
 using ModelSdk.Tensors;
 
@@ -19,7 +20,7 @@ public static unsafe class Llama2CheckpointImporter
     {
         if (!File.Exists(path))
             throw new ModelSdkException(DiagnosticCodes.ModelFileNotFound, "The model file does not exist.", path);
-        var fileLength = new FileInfo(path).Length;
+        var fileLength = FileLength.Of(path);
         var header = new byte[HeaderBytes];
         using (var stream = File.OpenRead(path))
         {

@@ -1,4 +1,5 @@
 using System.Text.Unicode;
+using ModelSdk.Artifacts;
 using ModelSdk.Diagnostics;
 
 namespace ModelSdk.Compression.Import;
@@ -16,7 +17,7 @@ public sealed record SentencePieceModelInfo(int PieceCount, int BosId, int EosId
     {
         if (!File.Exists(path))
             throw new ModelSdkException(DiagnosticCodes.TokenizerMissing, "The tokenizer file does not exist.", path);
-        if (new FileInfo(path).Length > MaxBytes)
+        if (FileLength.Of(path) > MaxBytes)
             throw Invalid(path, $"it is larger than {MaxBytes >> 20} MiB");
         return Parse(File.ReadAllBytes(path), path);
     }

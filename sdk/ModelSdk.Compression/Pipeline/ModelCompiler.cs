@@ -70,7 +70,7 @@ public static class ModelCompiler
     }
 
     private static InputFile Hash(string role, string path)
-        => new(role, Path.GetFileName(path), new FileInfo(path).Length, ContentHash.OfFile(path));
+        => new(role, Path.GetFileName(path), FileLength.Of(path), ContentHash.OfFile(path));
 }
 
 /// <summary>A validated request with its manifest (no tensor table yet) and cache key.</summary>

@@ -45,7 +45,7 @@ public sealed unsafe class ModelArtifact : IDisposable
         if (!File.Exists(path))
             throw new ModelSdkException(DiagnosticCodes.ArtifactNotFound, "The model artifact does not exist.", path);
 
-        var fileLength = new FileInfo(path).Length;
+        var fileLength = FileLength.Of(path);
         var headerBytes = new byte[ArtifactFormat.HeaderSize];
         using (var stream = File.OpenRead(path))
         {
