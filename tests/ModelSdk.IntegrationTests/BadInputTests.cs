@@ -19,16 +19,16 @@ public sealed class BadInputTests(PackedSdk sdk)
         {
             "truncated" => Truncate(scenario.OwnCopy("stories15M.bin")),
             "absurd-header" => AbsurdHeader(scenario.OwnCopy("stories15M.bin")),
-            "missing-tokenizer" => Delete(scenario.Path("models", "tokenizer.model")),
+            "missing-tokenizer" => Delete(scenario.PathOf("models", "tokenizer.model")),
             "corrupt-tokenizer" => Garbage(scenario.OwnCopy("tokenizer.model")),
-            "unknown-metadata" => AddMetadata(scenario.Path("App.csproj")),
+            "unknown-metadata" => AddMetadata(scenario.PathOf("App.csproj")),
             _ => throw new ArgumentOutOfRangeException(nameof(problem)),
         };
 
         var build = scenario.Build();
         Assert.NotEqual(0, build.ExitCode);
-        // MSBuild's canonical form: file(line,column): error CODE: message
-        Assert.Matches($@"App\.csproj\(7,\d+\): error {code}: .+", build.Output);
+        // MSBuild's canonical form: file(line,column): [subcategory] error CODE: message
+        Assert.Matches($@"App\.csproj\(7,\d+\): ModelSdk error {code}: .+", build.Output);
         Assert.DoesNotContain("   at ", build.StdOut); // no stack trace
         if (Directory.Exists(scenario.IntermediateModels))
         {

@@ -17,7 +17,7 @@ public sealed class BuildTests(PackedSdk sdk)
         var build = scenario.Build();
         Assert.True(build.ExitCode == 0, build.ToString());
         Assert.Contains(Compiling, build.Output);
-        Assert.True(File.Exists(scenario.Path("bin", "Release", "net10.0", "Stories15M.msdk")), "the artifact is copied next to the app");
+        Assert.True(File.Exists(scenario.PathOf("bin", "Release", "net10.0", "Stories15M.msdk")), "the artifact is copied next to the app");
 
         var run = scenario.RunApp();
         Assert.True(run.ExitCode == 0, run.ToString());
@@ -55,7 +55,7 @@ public sealed class BuildTests(PackedSdk sdk)
 
         // Changed metadata: the item now produces another class, compiled anew.
         foreach (var file in new[] { "App.csproj", "Program.cs" })
-            File.WriteAllText(scenario.Path(file), File.ReadAllText(scenario.Path(file)).Replace("Stories15M", "TinyStoryteller"));
+            File.WriteAllText(scenario.PathOf(file), File.ReadAllText(scenario.PathOf(file)).Replace("Stories15M", "TinyStoryteller"));
         var changed = scenario.Build();
         Assert.True(changed.ExitCode == 0, changed.ToString());
         Assert.Contains(Compiling, changed.Output);
@@ -67,7 +67,7 @@ public sealed class BuildTests(PackedSdk sdk)
     {
         var scenario = sdk.CreateScenario("Basic");
         // What an IDE does: a design-time build that runs the compiler (and so the generator) but no build work.
-        var designTime = DotNet.Run(scenario.Directory, sdk.Environment,
+        var designTime = DotNet.Run(scenario.Directory, sdk.BuildEnvironment,
             "msbuild", "-restore", "-t:Compile", "-p:DesignTimeBuild=true", "-p:Configuration=Release", "-v:n");
         Assert.True(designTime.ExitCode == 0, designTime.ToString());
         Assert.True(File.Exists(Path.Combine(scenario.IntermediateModels, "Stories15M.msdk.json")));

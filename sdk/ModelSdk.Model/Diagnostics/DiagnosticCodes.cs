@@ -2,8 +2,9 @@ namespace ModelSdk.Diagnostics;
 
 /// <summary>
 /// Every build and runtime diagnostic ModelSdk reports, in one table. Ids are stable: never reuse or
-/// renumber one. MSDK1xxx: model inputs (checkpoints, tokenizers, item metadata); MSDK2xxx: artifacts
-/// and loading; MSDK3xxx: generation.
+/// renumber one. MSDK1xxx: model inputs (checkpoints, tokenizers, item metadata), MSDK15xx: the source
+/// generator (generators/ModelSdk.Generators/DiagnosticDescriptors.cs); MSDK20xx: artifacts and loading,
+/// MSDK21xx: analyzers (analyzers/ModelSdk.Analyzers/DiagnosticDescriptors.cs); MSDK3xxx: generation.
 /// </summary>
 public static class DiagnosticCodes
 {

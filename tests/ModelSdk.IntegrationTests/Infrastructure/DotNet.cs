@@ -4,7 +4,7 @@ using System.Text;
 namespace ModelSdk.IntegrationTests.Infrastructure;
 
 /// <summary>Runs the dotnet CLI (or a built app) and captures its output.</summary>
-internal static class DotNet
+public static class DotNet
 {
     public sealed record Result(int ExitCode, string StdOut, string StdErr, TimeSpan Elapsed)
     {

@@ -14,7 +14,7 @@ public sealed class PackedSdk : IDisposable
         WorkRoot = Directory.CreateTempSubdirectory("modelsdk-it-").FullName;
         Feed = Path.Combine(WorkRoot, "feed");
         Packages = Path.Combine(WorkRoot, "packages");
-        var pack = DotNet.Run(RepoPaths.Root, Environment, "pack", Path.Combine(RepoPaths.Root, "sdk", "ModelSdk.Sdk", "ModelSdk.Sdk.csproj"),
+        var pack = DotNet.Run(RepoPaths.Root, BuildEnvironment, "pack", Path.Combine(RepoPaths.Root, "sdk", "ModelSdk.Sdk", "ModelSdk.Sdk.csproj"),
             "-c", "Release", "-o", Feed, $"-p:ModelSdkVersion={Version}");
         if (pack.ExitCode != 0) throw new InvalidOperationException($"Packing the SDK failed: {pack}");
     }
@@ -27,7 +27,7 @@ public sealed class PackedSdk : IDisposable
 
     public string Packages { get; }
 
-    public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string> { ["NUGET_PACKAGES"] = Packages };
+    public IReadOnlyDictionary<string, string> BuildEnvironment => new Dictionary<string, string> { ["NUGET_PACKAGES"] = Packages };
 
     public Scenario CreateScenario(string name) => new(this, name);
 

@@ -1,6 +1,6 @@
 namespace ModelSdk.IntegrationTests.Infrastructure;
 
-internal static class RepoPaths
+public static class RepoPaths
 {
     public static readonly string Root = FindRoot();
 

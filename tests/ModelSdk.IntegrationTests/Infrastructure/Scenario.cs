@@ -37,19 +37,19 @@ public sealed class Scenario
 
     public string Directory { get; }
 
-    public string Path(params string[] parts) => System.IO.Path.Combine([Directory, .. parts]);
+    public string PathOf(params string[] parts) => System.IO.Path.Combine([Directory, .. parts]);
 
-    public string IntermediateModels => Path("obj", "Release", "net10.0", "modelsdk");
+    public string IntermediateModels => PathOf("obj", "Release", "net10.0", "modelsdk");
 
-    public DotNet.Result Build(params string[] extra) => DotNet.Run(Directory, _sdk.Environment, ["build", "-c", "Release", "-v:n", .. extra]);
+    public DotNet.Result Build(params string[] extra) => DotNet.Run(Directory, _sdk.BuildEnvironment, ["build", "-c", "Release", "-v:n", .. extra]);
 
     public DotNet.Result RunApp(string assemblyName = "App") =>
-        DotNet.Run(Directory, _sdk.Environment, Path("bin", "Release", "net10.0", assemblyName + ".dll"));
+        DotNet.Run(Directory, _sdk.BuildEnvironment, PathOf("bin", "Release", "net10.0", assemblyName + ".dll"));
 
     /// <summary>Replaces a model file with a private copy (so a test can corrupt it without touching the real one).</summary>
     public string OwnCopy(string file)
     {
-        var path = Path("models", file);
+        var path = PathOf("models", file);
         var bytes = File.ReadAllBytes(path);
         File.Delete(path);
         File.WriteAllBytes(path, bytes);
