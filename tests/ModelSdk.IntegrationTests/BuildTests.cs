@@ -10,10 +10,14 @@ public sealed class BuildTests(PackedSdk sdk)
     private const string SkippedCompile = "Skipping target \"ModelSdkCompile\" because all output files are up-to-date";
     private const string Compiling = "ModelSdk: compiling";
 
-    [Fact]
-    public void Build_GeneratesTheTypedClass_AndTheAppWritesTheGreedyStory()
+    /// <summary>The three ways to use the SDK: as the project SDK, as an additional SDK, as package references.</summary>
+    [Theory]
+    [InlineData("Basic")]
+    [InlineData("SdkElement")]
+    [InlineData("PackageReference")]
+    public void Build_GeneratesTheTypedClass_AndTheAppWritesTheGreedyStory(string scenarioName)
     {
-        var scenario = sdk.CreateScenario("Basic");
+        var scenario = sdk.CreateScenario(scenarioName);
         var build = scenario.Build();
         Assert.True(build.ExitCode == 0, build.ToString());
         Assert.Contains(Compiling, build.Output);

@@ -26,8 +26,9 @@ public sealed class Scenario
               </packageSources>
             </configuration>
             """);
-        // Stops MSBuild from importing anything above the scenario folder.
-        File.WriteAllText(Path.Combine(Directory, "Directory.Build.props"), "<Project />");
+        // Stops MSBuild from importing anything above the scenario folder, and tells PackageReference scenarios the version.
+        File.WriteAllText(Path.Combine(Directory, "Directory.Build.props"),
+            $"<Project><PropertyGroup><ModelSdkTestVersion>{sdk.Version}</ModelSdkTestVersion></PropertyGroup></Project>");
         File.WriteAllText(Path.Combine(Directory, "Directory.Build.targets"), "<Project />");
         var models = Path.Combine(Directory, "models");
         System.IO.Directory.CreateDirectory(models);
