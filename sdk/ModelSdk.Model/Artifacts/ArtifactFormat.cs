@@ -9,9 +9,11 @@ namespace ModelSdk.Artifacts;
 /// [0,128)   header: magic "MSDK\r\n\x1a\n", u32 format version, u32 flags, u64 manifest offset, u64 manifest length,
 ///           u64 data offset, u64 data length, XxHash128(manifest), XxHash128(data), XxHash128(header bytes [0,80)), zero padding
 /// manifest  UTF-8 JSON (<see cref="ArtifactManifest"/> with its tensor table)
-/// data      64-byte aligned section; every tensor starts on a 64-byte boundary, in the layout the kernels read
+/// data      64-byte aligned section at the first aligned offset after the manifest (zero bytes between); every tensor
+///           starts on a 64-byte boundary, in the layout the kernels read
 /// </code>
-/// All integers are little-endian. The hashes let a loader refuse a truncated or tampered file.
+/// All integers are little-endian. The hashes let a loader refuse a truncated or tampered file; the few bytes no hash
+/// covers (header and alignment padding) must be zero, so no byte of a valid file can change unnoticed.
 /// </summary>
 public static class ArtifactFormat
 {
@@ -30,6 +32,9 @@ public static class ArtifactFormat
         UInt128 ManifestHash, UInt128 DataHash)
     {
         private const int HashedPrefix = 80;
+
+        /// <summary>Bytes [96, 128) after the header checksum: no hash covers them, so they must be zero.</summary>
+        private const int PaddingStart = HashedPrefix + 16;
 
         public void Write(Span<byte> span)
         {
@@ -57,6 +62,11 @@ public static class ArtifactFormat
             if (BinaryPrimitives.ReadUInt128LittleEndian(span[80..]) != XxHash128.HashToUInt128(span[..HashedPrefix]))
             {
                 problem = "its header checksum does not match";
+                return null;
+            }
+            if (span[PaddingStart..HeaderSize].ContainsAnyExcept((byte)0))
+            {
+                problem = "its header padding is not zero";
                 return null;
             }
             problem = null;

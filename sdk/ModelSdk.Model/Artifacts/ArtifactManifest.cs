@@ -65,11 +65,14 @@ public sealed record InputFile(string Role, string File, long Bytes, string Xxh1
 
 public sealed record PassRecord(string Name, int Version, IReadOnlyDictionary<string, string> Options);
 
+// RespectNullableAnnotations: a JSON null in a non-nullable member ("config": null) is a JsonException, not a
+// manifest that passes validation and fails later with a NullReferenceException.
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     WriteIndented = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    RespectNullableAnnotations = true)]
 [JsonSerializable(typeof(ArtifactManifest))]
 internal sealed partial class ManifestJsonContext : JsonSerializerContext;
 

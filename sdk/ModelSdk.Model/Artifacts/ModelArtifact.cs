@@ -57,7 +57,7 @@ public sealed unsafe class ModelArtifact : IDisposable
             throw new ModelSdkException(DiagnosticCodes.ArtifactVersionUnsupported,
                 $"The artifact has format version {header.Version}; this ModelSdk reads version {ArtifactFormat.Version}.", path);
         if (header.ManifestOffset != ArtifactFormat.HeaderSize || header.ManifestLength <= 0 || header.ManifestLength > MaxManifestBytes
-            || header.DataOffset < header.ManifestOffset + header.ManifestLength || header.DataOffset % ArtifactFormat.Alignment != 0
+            || header.DataOffset != ArtifactFormat.Align(header.ManifestOffset + header.ManifestLength)
             || header.DataLength < 0 || header.DataOffset > fileLength || header.DataLength != fileLength - header.DataOffset)
             throw Corrupt(path, "its section offsets do not fit the file's length");
 
@@ -75,6 +75,9 @@ public sealed unsafe class ModelArtifact : IDisposable
             var manifestSpan = new ReadOnlySpan<byte>(basePointer + header.ManifestOffset, (int)header.ManifestLength);
             if (XxHash128.HashToUInt128(manifestSpan) != header.ManifestHash)
                 throw Corrupt(path, "its manifest checksum does not match");
+            var manifestEnd = header.ManifestOffset + header.ManifestLength;
+            if (new ReadOnlySpan<byte>(basePointer + manifestEnd, (int)(header.DataOffset - manifestEnd)).ContainsAnyExcept((byte)0))
+                throw Corrupt(path, "its padding before the tensor data is not zero");
             if (HashData(basePointer + header.DataOffset, header.DataLength) != header.DataHash)
                 throw Corrupt(path, "its tensor data checksum does not match");
 
@@ -86,7 +89,7 @@ public sealed unsafe class ModelArtifact : IDisposable
             }
             catch (JsonException e)
             {
-                throw Corrupt(path, $"its manifest is not valid JSON ({e.Message})");
+                throw Corrupt(path, $"its manifest is not valid JSON or lacks a required value ({e.Message})");
             }
             if (manifest.Schema != ArtifactManifest.CurrentSchema)
                 throw new ModelSdkException(DiagnosticCodes.ArtifactVersionUnsupported,
@@ -144,6 +147,7 @@ public sealed unsafe class ModelArtifact : IDisposable
     private static Dictionary<string, TensorEntry> ValidateTensorTable(string path, IReadOnlyList<TensorEntry>? table, long dataLength)
     {
         if (table is null) throw Corrupt(path, "its manifest has no tensor table");
+        if (table.Any(t => t is null)) throw Corrupt(path, "its tensor table has a null entry");
         var byName = new Dictionary<string, TensorEntry>(StringComparer.Ordinal);
         long previousEnd = 0;
         foreach (var entry in table.OrderBy(t => t.Offset))

@@ -42,7 +42,7 @@ public static class DiagnosticCodes
 
     public static readonly DiagnosticCode DuplicateClassName = new(
         "MSDK1009", "Two Model items generate the same class",
-        "Give each Model item a distinct ClassName (or Namespace).");
+        "Give each Model item a distinct ClassName: the class name also names the artifact copied next to the app.");
 
     public static readonly DiagnosticCode ModelFileIo = new(
         "MSDK1010", "A model input or output could not be read or written",

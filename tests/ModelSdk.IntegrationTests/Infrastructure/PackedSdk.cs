@@ -14,7 +14,8 @@ public sealed class PackedSdk : IDisposable
         WorkRoot = Directory.CreateTempSubdirectory("modelsdk-it-").FullName;
         Feed = Path.Combine(WorkRoot, "feed");
         Packages = Path.Combine(WorkRoot, "packages");
-        var pack = DotNet.Run(RepoPaths.Root, BuildEnvironment, "pack", Path.Combine(RepoPaths.Root, "sdk", "ModelSdk.Sdk", "ModelSdk.Sdk.csproj"),
+        // Packing restores the repository's own projects: with the machine's package folder, so their obj/ stays valid after this run.
+        var pack = DotNet.Run(RepoPaths.Root, new Dictionary<string, string>(), "pack", Path.Combine(RepoPaths.Root, "sdk", "ModelSdk.Sdk", "ModelSdk.Sdk.csproj"),
             "-c", "Release", "-o", Feed, $"-p:ModelSdkVersion={Version}");
         if (pack.ExitCode != 0) throw new InvalidOperationException($"Packing the SDK failed: {pack}");
     }

@@ -1,0 +1,321 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+using Microsoft.ML.Tokenizers;
+using ModelSdk.Architecture;
+using ModelSdk.Artifacts;
+using ModelSdk.Diagnostics;
+using ModelSdk.Runtime.Generation;
+using ModelSdk.Runtime.Kernels;
+using ModelSdk.Runtime.Llama;
+using ModelSdk.Runtime.Sampling;
+using ModelSdk.Runtime.Text;
+
+namespace ModelSdk.Runtime;
+
+/// <summary>
+/// A Llama-family language model loaded from a <c>.msdk</c> artifact and run on the CPU. The weights and tokenizer are
+/// read-only and shared; every call gets its own session (KV cache and buffers, pooled), so any number of threads may
+/// call <see cref="Generate"/>, <see cref="GenerateStreamingAsync"/> or <see cref="GetNextTokenLogits"/> at once and each
+/// gets exactly what it would get alone. With more than one thread per model, callers take turns on the worker team
+/// token by token.
+/// </summary>
+public sealed class LanguageModel : IDisposable
+{
+    private readonly ModelArtifact? _artifact;
+    private readonly LlamaTransformer _transformer;
+    private readonly LlamaTokenizer _tokenizer;
+    private readonly TokenText _tokenText;
+    private readonly ConcurrentBag<LlamaSession> _sessions = [];
+    private readonly string? _path;
+    private bool _disposed;
+
+    private LanguageModel(ModelArtifact artifact, LlamaTransformer transformer, LlamaTokenizer tokenizer, TokenText tokenText)
+    {
+        _artifact = artifact;
+        _path = artifact.FilePath;
+        Manifest = artifact.Manifest;
+        _transformer = transformer;
+        _tokenizer = tokenizer;
+        _tokenText = tokenText;
+    }
+
+    /// <summary>The artifact's manifest: shape, tokenizer facts, provenance.</summary>
+    public ArtifactManifest Manifest { get; }
+
+    public LlamaConfig Config => Manifest.Config;
+
+    /// <summary>Threads a forward pass uses.</summary>
+    public int Threads => _transformer.Threads;
+
+    internal LlamaTransformer Transformer => _transformer;
+
+    /// <summary>Memory-maps the artifact (its hashes are verified), checks every tensor and builds the tokenizer.</summary>
+    public static LanguageModel Load(string artifactPath, LoadOptions? options = null) => Load(artifactPath, options, null);
+
+    internal static LanguageModel Load(string artifactPath, LoadOptions? options, VectorWidth? width)
+    {
+        var threads = options?.Threads ?? Environment.ProcessorCount;
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(options), threads, "LoadOptions.Threads must be at least 1.");
+
+        var artifact = ModelArtifact.Open(artifactPath);
+        LlamaWeights? weights = null;
+        try
+        {
+            var manifest = artifact.Manifest;
+            if (manifest.Architecture != "llama")
+                throw new ModelSdkException(DiagnosticCodes.ArtifactVersionUnsupported,
+                    $"The artifact's architecture is '{manifest.Architecture}'; this runtime runs 'llama'.", artifactPath);
+            if (manifest.WeightFormat != "f32")
+                throw new ModelSdkException(DiagnosticCodes.ArtifactVersionUnsupported,
+                    $"The artifact's weight format is '{manifest.WeightFormat}'; this runtime runs 'f32'.", artifactPath);
+            if (manifest.Tokenizer.VocabSize != manifest.Config.VocabSize)
+                throw new ModelSdkException(DiagnosticCodes.ArtifactCorrupt,
+                    $"The tokenizer has {manifest.Tokenizer.VocabSize} pieces but the model's vocabulary is {manifest.Config.VocabSize}.", artifactPath);
+
+            var tokenizerBytes = artifact.GetBytes(manifest.Tokenizer.Blob).ToArray();
+            var vocabulary = SentencePieceVocabulary.Parse(tokenizerBytes, artifactPath);
+            if (vocabulary.Pieces.Count != manifest.Config.VocabSize)
+                throw new ModelSdkException(DiagnosticCodes.ArtifactCorrupt,
+                    $"The embedded tokenizer has {vocabulary.Pieces.Count} pieces but the model's vocabulary is {manifest.Config.VocabSize}.", artifactPath);
+            LlamaTokenizer tokenizer;
+            using (var stream = new MemoryStream(tokenizerBytes, writable: false))
+                tokenizer = LlamaTokenizer.Create(stream, addBeginOfSentence: true, addEndOfSentence: false);
+
+            weights = new ArtifactLlamaWeights(artifact);
+            var transformer = new LlamaTransformer(weights, threads, width);
+            return new LanguageModel(artifact, transformer, tokenizer, new TokenText(vocabulary, manifest.Tokenizer.BosId));
+        }
+        catch
+        {
+            weights?.Dispose();
+            artifact.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Throws MSDK2004 unless the artifact has exactly this shape and weight format — what a generated class checks on
+    /// load, so an artifact from another Model item or build is refused with every difference listed.
+    /// </summary>
+    public void EnsureShape(int dim, int hiddenDim, int layers, int heads, int kvHeads, int vocabSize, int contextLength, string weightFormat)
+    {
+        var c = Config;
+        var differences = new List<string>();
+        void Check<T>(string name, T expected, T actual)
+        {
+            if (!EqualityComparer<T>.Default.Equals(expected, actual)) differences.Add($"{name}: expected {expected}, the artifact has {actual}");
+        }
+        Check("dim", dim, c.Dim);
+        Check("hidden_dim", hiddenDim, c.HiddenDim);
+        Check("n_layers", layers, c.Layers);
+        Check("n_heads", heads, c.Heads);
+        Check("n_kv_heads", kvHeads, c.KvHeads);
+        Check("vocab_size", vocabSize, c.VocabSize);
+        Check("seq_len", contextLength, c.ContextLength);
+        Check("weight format", weightFormat, Manifest.WeightFormat);
+        if (differences.Count > 0)
+            throw new ModelSdkException(DiagnosticCodes.ArtifactShapeMismatch,
+                $"The artifact does not match the generated class: {string.Join("; ", differences)}.", _path);
+    }
+
+    /// <summary>SentencePiece token ids of <paramref name="text"/>, with BOS first when <paramref name="addBos"/>.</summary>
+    public int[] Tokenize(string text, bool addBos = true)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = _tokenizer.EncodeToIds(text, addBeginningOfSentence: addBos, addEndOfSentence: false);
+        // The empty string encodes to nothing, BOS included; run.c's encode still starts with BOS, and generation needs it.
+        return addBos && (ids.Count == 0 || ids[0] != Manifest.Tokenizer.BosId) ? [Manifest.Tokenizer.BosId, .. ids] : ids.ToArray();
+    }
+
+    /// <summary>
+    /// The text of a token sequence as generation prints it: BOS/EOS print nothing, the piece after BOS loses its leading
+    /// space, byte pieces are joined into UTF-8 characters (an incomplete one at the end becomes U+FFFD).
+    /// </summary>
+    public string Decode(ReadOnlySpan<int> tokens)
+    {
+        var text = new TextAccumulator(_tokenText, [], tokens.Length);
+        var previous = -1;
+        foreach (var token in tokens)
+        {
+            CheckToken(token);
+            text.Append(previous, token);
+            previous = token;
+        }
+        text.Finish();
+        return text.Text.ToString();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="tokens"/> (as given: add BOS yourself) through the model and returns the logits that predict
+    /// the token after the last one.
+    /// </summary>
+    public float[] GetNextTokenLogits(ReadOnlySpan<int> tokens)
+    {
+        if (tokens.IsEmpty) throw new ArgumentException("At least one token is needed.", nameof(tokens));
+        if (tokens.Length > Config.ContextLength)
+            throw new ModelSdkException(DiagnosticCodes.PromptTooLong,
+                $"{tokens.Length} tokens do not fit the model's context of {Config.ContextLength}.", _path);
+        foreach (var token in tokens) CheckToken(token);
+        var session = RentSession();
+        try
+        {
+            for (var i = 0; i < tokens.Length; i++) session.Forward(tokens[i], i, computeLogits: i == tokens.Length - 1);
+            return session.LogitsSpan.ToArray();
+        }
+        finally
+        {
+            ReturnSession(session);
+        }
+    }
+
+    /// <summary>Generates a continuation of <paramref name="prompt"/> and returns it (the prompt not included).</summary>
+    public string Generate(string prompt, GenerationOptions? options = null, CancellationToken ct = default)
+    {
+        options ??= new GenerationOptions();
+        options.Validate();
+        var tokens = PromptTokens(prompt);
+        var session = RentSession();
+        try
+        {
+            var generator = CreateGenerator(session, tokens, options);
+            var text = new TextAccumulator(_tokenText, options.StopSequences, Math.Min(options.MaxTokens, Config.ContextLength));
+            while (generator.TryNext(ct, out var token))
+            {
+                text.Append(generator.Previous, token);
+                if (text.Stopped) break;
+            }
+            text.Finish();
+            return text.Text.ToString();
+        }
+        finally
+        {
+            ReturnSession(session);
+        }
+    }
+
+    /// <summary>
+    /// Generates a continuation of <paramref name="prompt"/> piece by piece, on a thread-pool thread. Cancelling
+    /// <paramref name="ct"/> (or the token given to <c>WithCancellation</c>) stops it before the next token with an
+    /// <see cref="OperationCanceledException"/>. Invalid options or a too long prompt surface on the first MoveNextAsync.
+    /// </summary>
+    public async IAsyncEnumerable<string> GenerateStreamingAsync(string prompt, GenerationOptions? options = null,
+        [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        options ??= new GenerationOptions();
+        options.Validate();
+        var tokens = PromptTokens(prompt);
+        ct.ThrowIfCancellationRequested();
+        // Compute off the caller's context (a UI thread, a request thread): the rest of this iterator runs on the thread pool.
+        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+
+        var session = RentSession();
+        try
+        {
+            var generator = CreateGenerator(session, tokens, options);
+            var text = new TextAccumulator(_tokenText, options.StopSequences, Math.Min(options.MaxTokens, Config.ContextLength));
+            while (generator.TryNext(ct, out var token))
+            {
+                text.Append(generator.Previous, token);
+                var ready = text.TakeReady(final: false);
+                if (!ready.IsEmpty) yield return AsString(ready, token);
+                if (text.Stopped) yield break;
+                ct.ThrowIfCancellationRequested();
+            }
+            text.Finish();
+            var rest = text.TakeReady(final: true);
+            if (!rest.IsEmpty) yield return rest.ToString();
+        }
+        finally
+        {
+            ReturnSession(session);
+        }
+    }
+
+    /// <summary>
+    /// Generates token ids after <paramref name="promptTokens"/> (as given: add BOS yourself), lazily; the ending BOS/EOS is
+    /// not returned. Stop sequences, being text, do not apply here.
+    /// </summary>
+    public IEnumerable<int> GenerateTokens(int[] promptTokens, GenerationOptions? options = null, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(promptTokens);
+        options ??= new GenerationOptions();
+        options.Validate();
+        CheckPrompt(promptTokens);
+        return GenerateTokensIterator((int[])promptTokens.Clone(), options, ct);
+    }
+
+    /// <inheritdoc cref="GenerateTokens(int[], GenerationOptions?, CancellationToken)"/>
+    public IEnumerable<int> GenerateTokens(ReadOnlySpan<int> promptTokens, GenerationOptions? options = null, CancellationToken ct = default)
+        => GenerateTokens(promptTokens.ToArray(), options, ct);
+
+    private IEnumerable<int> GenerateTokensIterator(int[] prompt, GenerationOptions options, CancellationToken ct)
+    {
+        var session = RentSession();
+        try
+        {
+            var generator = CreateGenerator(session, prompt, options);
+            while (generator.TryNext(ct, out var token)) yield return token;
+        }
+        finally
+        {
+            ReturnSession(session);
+        }
+    }
+
+    private TokenGenerator CreateGenerator(LlamaSession session, int[] prompt, GenerationOptions options)
+    {
+        var seed = options.Seed ?? (ulong)DateTime.UtcNow.Ticks;
+        var sampler = new Sampler(Config.VocabSize, options.Temperature, options.TopP, seed, _transformer.Width);
+        return new TokenGenerator(session, prompt, sampler, options.MaxTokens, Manifest.Tokenizer.BosId, Manifest.Tokenizer.EosId);
+    }
+
+    private int[] PromptTokens(string prompt)
+    {
+        ArgumentNullException.ThrowIfNull(prompt);
+        var tokens = Tokenize(prompt, addBos: true);
+        CheckPrompt(tokens);
+        return tokens;
+    }
+
+    private void CheckPrompt(int[] tokens)
+    {
+        if (tokens.Length == 0) throw new ArgumentException("The prompt needs at least one token (BOS).", nameof(tokens));
+        if (tokens.Length >= Config.ContextLength)
+            throw new ModelSdkException(DiagnosticCodes.PromptTooLong,
+                $"The prompt has {tokens.Length} tokens (BOS included); the model's context holds {Config.ContextLength}, so it must have at most {Config.ContextLength - 1}.",
+                _path);
+        foreach (var token in tokens) CheckToken(token);
+    }
+
+    private void CheckToken(int token)
+    {
+        if ((uint)token >= (uint)Config.VocabSize)
+            throw new ArgumentOutOfRangeException(nameof(token), token, $"Token ids are 0..{Config.VocabSize - 1}.");
+    }
+
+    /// <summary>The chunk as a string, reusing the token's precomputed string when the chunk is exactly that piece.</summary>
+    private string AsString(ReadOnlySpan<char> chunk, int token)
+        => _tokenText.String(token) is { } piece && chunk.SequenceEqual(piece) ? piece : chunk.ToString();
+
+    private LlamaSession RentSession()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _sessions.TryTake(out var session) ? session : _transformer.CreateSession();
+    }
+
+    private void ReturnSession(LlamaSession session)
+    {
+        if (_disposed || _sessions.Count >= Math.Max(2, Environment.ProcessorCount)) session.Dispose();
+        else _sessions.Add(session);
+    }
+
+    /// <summary>Releases the worker threads, the sessions and the memory mapping. Do not dispose while calls are running.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        while (_sessions.TryTake(out var session)) session.Dispose();
+        _transformer.Dispose();
+        _artifact?.Dispose();
+    }
+}
