@@ -6,10 +6,12 @@ public static class RepoPaths
 
     public static string ScenarioSource(string name) => Path.Combine(Root, "tests", "ModelSdk.IntegrationTests", "Scenarios", name);
 
-    /// <summary>The real model kept in the repository for the sample.</summary>
-    public static string ModelsFolder => Path.Combine(Root, "samples", "TinyStories", "models");
-
     public static string SharedModelsFolder => Path.GetFullPath(Path.Combine(Root, "..", "shared", "models"));
+
+    /// <summary>The real model: the shared copy beside the repository when there is one, else the sample's copy in it.</summary>
+    public static string ModelsFolder => File.Exists(Path.Combine(SharedModelsFolder, "stories15M.bin"))
+        ? SharedModelsFolder
+        : Path.Combine(Root, "samples", "TinyStories", "models");
 
     private static string FindRoot()
     {
