@@ -5,6 +5,7 @@ using Microsoft.Build.Utilities;
 using ModelSdk.Artifacts;
 using ModelSdk.Compression.Pipeline;
 using ModelSdk.Diagnostics;
+using ModelSdk.Runtime.Evaluation;
 
 namespace ModelSdk.Build;
 
@@ -14,8 +15,10 @@ namespace ModelSdk.Build;
 /// equals the one recorded beside its artifact, so touching a file without changing it costs one hash.
 /// In design-time builds (<see cref="ManifestOnly"/>) only a manifest made from the checkpoint header is written.
 /// </summary>
-public sealed class CompileModels : Microsoft.Build.Utilities.Task
+public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableTask
 {
+    private readonly CancellationTokenSource _cancel = new();
+
     [Required] public ITaskItem[] Models { get; set; } = [];
 
     [Required] public string ProjectDirectory { get; set; } = "";
@@ -29,6 +32,9 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task
 
     /// <summary>Design-time build: write a header-only manifest if none exists, never compile.</summary>
     public bool ManifestOnly { get; set; }
+
+    /// <summary>Ctrl+C in the build: the running pass or evaluation stops at its next progress report.</summary>
+    public void Cancel() => _cancel.Cancel();
 
     public override bool Execute()
     {
@@ -51,7 +57,12 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task
     private void Compile(ModelItem model)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(model.ArtifactPath)!);
-        var request = new CompileRequest(model.CheckpointPath, model.TokenizerPath, SdkVersion);
+        var request = new CompileRequest(model.CheckpointPath, model.TokenizerPath, SdkVersion)
+        {
+            Passes = model.Passes,
+            CalibrationPath = model.CalibrationPath,
+            EvaluationPath = model.EvaluationPath,
+        };
         if (ManifestOnly)
         {
             if (!File.Exists(model.ManifestPath)) WriteManifest(model, ModelCompiler.Inspect(request));
@@ -60,21 +71,43 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task
 
         var clock = Stopwatch.StartNew();
         var plan = ModelCompiler.Plan(request);
+        var passes = plan.Request.Passes.Count == 0 ? "" : $", {string.Join(" + ", plan.Request.Passes.Select(p => p.Name))}";
+        ArtifactManifest manifest;
         if (IsUpToDate(model, plan.CacheKey))
         {
             Log.LogMessage(MessageImportance.Low, $"ModelSdk: {model.ClassName} is up to date (inputs unchanged, key {plan.CacheKey}).");
+            // The artifact's own manifest carries the metrics the gates are checked against (a tightened gate is enforced without recompressing).
+            using (var artifact = ModelArtifact.Open(model.ArtifactPath)) manifest = artifact.Manifest with { Tensors = null };
         }
         else
         {
             Log.LogMessage(MessageImportance.High, $"ModelSdk: compiling {Path.GetFileName(model.CheckpointPath)} -> {Path.GetFileName(model.ArtifactPath)} " +
-                $"({plan.Config.Layers} layers, dim {plan.Config.Dim}, {plan.Manifest.WeightFormat})");
+                $"({plan.Config.Layers} layers, dim {plan.Config.Dim}, {plan.Manifest.WeightFormat}{passes})");
             if (File.Exists(model.KeyPath)) File.Delete(model.KeyPath); // the key is the commit record: never beside a stale artifact
-            ModelCompiler.Compile(plan, model.ArtifactPath);
+            manifest = ModelCompiler.Compile(plan, model.ArtifactPath, new CompileOptions
+            {
+                Log = message => Log.LogMessage(MessageImportance.High, $"ModelSdk: {model.ClassName}: {message}"),
+                CancellationToken = _cancel.Token,
+                Evaluate = (artifact, reference, text) => ArtifactComparison.Compare(artifact, reference, text, ct: _cancel.Token),
+            });
             AtomicFile.WriteIfDifferent(model.KeyPath, Encoding.UTF8.GetBytes(plan.CacheKey));
             Log.LogMessage(MessageImportance.High, $"ModelSdk: {model.ClassName} compiled in {clock.Elapsed.TotalSeconds:0.0} s " +
                 $"({FileLength.Of(model.ArtifactPath) / 1e6:0.0} MB).");
         }
-        WriteManifest(model, plan.Manifest);
+        if (manifest.Metrics is { } metrics)
+            Log.LogMessage(MessageImportance.High, $"ModelSdk: {model.ClassName} ({manifest.WeightFormat}{passes}): {QualityGates.Describe(metrics)}.");
+        try
+        {
+            model.Gates.Check(manifest.Metrics, $"{model.ClassName} ({manifest.WeightFormat}{passes})");
+        }
+        catch (ModelSdkException)
+        {
+            // A model that fails its gate leaves nothing behind for the app to pick up; the next build compresses again.
+            foreach (var path in new[] { model.KeyPath, model.ArtifactPath, model.ManifestPath })
+                if (File.Exists(path)) File.Delete(path);
+            throw;
+        }
+        WriteManifest(model, manifest);
     }
 
     private static bool IsUpToDate(ModelItem model, string cacheKey)
@@ -104,6 +137,10 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Report(item, new ModelSdkException(DiagnosticCodes.ModelFileIo, e.Message));
+        }
+        catch (OperationCanceledException)
+        {
+            Log.LogWarning($"ModelSdk: compiling '{item.ItemSpec}' was canceled.");
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -1,4 +1,6 @@
 using Microsoft.Build.Framework;
+using ModelSdk.Compression.Passes;
+using ModelSdk.Compression.Pipeline;
 using ModelSdk.Diagnostics;
 
 namespace ModelSdk.Build;
@@ -8,19 +10,36 @@ internal sealed record ModelItem(
     string ItemSpec, string CheckpointPath, string TokenizerPath, string ClassName, string? Namespace,
     string ArtifactPath, string ManifestPath, string KeyPath)
 {
-    /// <summary>Metadata a user may set on a Model item. MSBuild's well-known metadata are not custom and never reach this check.</summary>
-    public static readonly string[] KnownMetadata = ["Tokenizer", "ClassName", "Namespace", "Link", "Visible"];
+    /// <summary>Compression passes (from <c>Quantize</c> and the pass options), in order.</summary>
+    public IReadOnlyList<IModelPass> Passes { get; init; } = [];
+
+    public string? CalibrationPath { get; init; }
+
+    public string? EvaluationPath { get; init; }
+
+    public QualityGates Gates { get; init; } = QualityGates.None;
+
+    /// <summary>Metadata a user may set on a Model item besides the pass options. MSBuild's well-known metadata are not custom and never reach this check.</summary>
+    private static readonly string[] OwnMetadata =
+    [
+        "Tokenizer", "ClassName", "Namespace", "Link", "Visible", "Quantize", "CalibrationData", "EvaluationData",
+        QualityGates.MaxPerplexityIncreaseOption, QualityGates.MaxKlDivergenceOption,
+    ];
+
+    /// <summary>Every metadata name a Model item accepts: its own and every registered pass's options (GroupSize, Symmetric, ...).</summary>
+    public static string[] KnownMetadata => [.. OwnMetadata, .. PassRegistry.OptionNames];
 
     /// <summary>Metadata the SDK's own targets add; users never see them.</summary>
     private const string InternalPrefix = "_ModelSdk";
 
     public static ModelItem From(ITaskItem item, string projectDirectory, string? defaultNamespace)
     {
+        var known = KnownMetadata;
         foreach (var name in item.CloneCustomMetadata().Keys.Cast<string>())
         {
-            if (name.StartsWith(InternalPrefix, StringComparison.Ordinal) || KnownMetadata.Contains(name, StringComparer.OrdinalIgnoreCase)) continue;
+            if (name.StartsWith(InternalPrefix, StringComparison.Ordinal) || known.Contains(name, StringComparer.OrdinalIgnoreCase)) continue;
             throw new ModelSdkException(DiagnosticCodes.UnknownMetadata,
-                $"The Model item '{item.ItemSpec}' has metadata '{name}', which ModelSdk does not know. Valid metadata: {string.Join(", ", KnownMetadata)}.");
+                $"The Model item '{item.ItemSpec}' has metadata '{name}', which ModelSdk does not know. Valid metadata: {string.Join(", ", known)}.");
         }
 
         var checkpoint = Resolve(projectDirectory, item.ItemSpec);
@@ -44,9 +63,30 @@ internal sealed record ModelItem(
         if (!string.IsNullOrEmpty(ns) && !CSharpNames.IsNamespace(ns))
             throw new ModelSdkException(DiagnosticCodes.InvalidClassName, $"Namespace '{ns}' of Model item '{item.ItemSpec}' is not a valid C# namespace.");
 
+        var passOptions = new PassOptions(PassRegistry.OptionNames.Select(n => new KeyValuePair<string, string>(n, item.GetMetadata(n))));
+        var passes = PassRegistry.Create(item.GetMetadata("Quantize"), passOptions);
+        var gates = QualityGates.Parse(item.GetMetadata(QualityGates.MaxPerplexityIncreaseOption), item.GetMetadata(QualityGates.MaxKlDivergenceOption));
+        var evaluation = OptionalFile(projectDirectory, item, "EvaluationData");
+        if (gates.Any && evaluation is null)
+            throw new ModelSdkException(DiagnosticCodes.EvaluationDataInvalid,
+                $"{(gates.MaxPerplexityIncrease is not null ? QualityGates.MaxPerplexityIncreaseOption : QualityGates.MaxKlDivergenceOption)} needs EvaluationData: the gate is measured on an evaluation text.");
+
         var artifact = RequiredInternal(item, "_ModelSdkArtifactPath");
         return new ModelItem(item.ItemSpec, checkpoint, tokenizer, className, string.IsNullOrEmpty(ns) ? null : ns,
-            artifact, RequiredInternal(item, "_ModelSdkManifestPath"), artifact + ".key");
+            artifact, RequiredInternal(item, "_ModelSdkManifestPath"), artifact + ".key")
+        {
+            Passes = passes,
+            CalibrationPath = OptionalFile(projectDirectory, item, "CalibrationData"),
+            EvaluationPath = evaluation,
+            Gates = gates,
+        };
+    }
+
+    /// <summary>A file metadata resolved against the project folder; existence is checked by the compiler (MSDK1014/1015).</summary>
+    private static string? OptionalFile(string projectDirectory, ITaskItem item, string name)
+    {
+        var value = item.GetMetadata(name);
+        return string.IsNullOrWhiteSpace(value) ? null : Resolve(projectDirectory, value.Trim());
     }
 
     private static string Resolve(string projectDirectory, string path) => Path.GetFullPath(Path.Combine(projectDirectory, path));

@@ -12,7 +12,8 @@ internal static class ModelInputs
 
     public static LanguageModel Load(string path, string? tokenizer, int? threads)
     {
-        var options = new LoadOptions { Threads = threads };
+        // Evaluation reads CPU sessions (TextEvaluator): never the GPU backend that Device = Auto would pick.
+        var options = new LoadOptions { Threads = threads, Device = ModelDevice.Cpu };
         if (path.EndsWith(ArtifactFormat.FileExtension, StringComparison.OrdinalIgnoreCase)) return LanguageModel.Load(path, options);
         if (tokenizer is null)
             throw new ModelSdkException(DiagnosticCodes.TokenizerMissing, "A checkpoint needs --tokenizer to be evaluated.", path);

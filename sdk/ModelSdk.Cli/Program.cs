@@ -4,6 +4,7 @@ using ModelSdk.Cli.Commands;
 var root = new RootCommand("modelsdk: compile and evaluate language models (the same passes and metrics as the ModelSdk build).")
 {
     CompileCommand.Create(),
+    CompressCommand.Create(),
     EvalCommand.Create(),
 };
 return root.Parse(args).Invoke();

@@ -21,7 +21,7 @@ public sealed class GenerationOptions
     public IReadOnlyList<string> StopSequences { get; set; } = [];
 
     /// <summary>Throws MSDK3002 when an option is out of range.</summary>
-    public void Validate()
+    internal void Validate()
     {
         var problems = new List<string>();
         if (MaxTokens < 0) problems.Add($"MaxTokens is {MaxTokens}; it must be 0 or more");

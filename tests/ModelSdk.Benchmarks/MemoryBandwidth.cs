@@ -90,18 +90,47 @@ internal static unsafe class MemoryBandwidth
         foreach (var w in workers) w.Join();
     }
 
+    /// <summary>The widest accelerated vectors (an unaccelerated Vector512 would be emulated and measure the CPU, not memory).</summary>
     private static float Sum(float* p, long n)
     {
-        Vector512<float> a = default, b = default, c = default, d = default;
         long i = 0;
-        for (; i + 64 <= n; i += 64)
+        float sum = 0;
+        if (Vector512.IsHardwareAccelerated)
         {
-            a += Vector512.Load(p + i);
-            b += Vector512.Load(p + i + 16);
-            c += Vector512.Load(p + i + 32);
-            d += Vector512.Load(p + i + 48);
+            Vector512<float> a = default, b = default, c = default, d = default;
+            for (; i + 64 <= n; i += 64)
+            {
+                a += Vector512.Load(p + i);
+                b += Vector512.Load(p + i + 16);
+                c += Vector512.Load(p + i + 32);
+                d += Vector512.Load(p + i + 48);
+            }
+            sum = Vector512.Sum(a + b + c + d);
         }
-        var sum = Vector512.Sum(a + b + c + d);
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> a = default, b = default, c = default, d = default;
+            for (; i + 32 <= n; i += 32)
+            {
+                a += Vector256.Load(p + i);
+                b += Vector256.Load(p + i + 8);
+                c += Vector256.Load(p + i + 16);
+                d += Vector256.Load(p + i + 24);
+            }
+            sum = Vector256.Sum(a + b + c + d);
+        }
+        else
+        {
+            Vector128<float> a = default, b = default, c = default, d = default;
+            for (; i + 16 <= n; i += 16)
+            {
+                a += Vector128.Load(p + i);
+                b += Vector128.Load(p + i + 4);
+                c += Vector128.Load(p + i + 8);
+                d += Vector128.Load(p + i + 12);
+            }
+            sum = Vector128.Sum(a + b + c + d);
+        }
         for (; i < n; i++) sum += p[i];
         return sum;
     }

@@ -10,10 +10,14 @@ using ModelSdk.Runtime.Kernels;
 using ModelSdk.Runtime.Kernels.Cpu;
 using ModelSdk.Runtime.Llama;
 
-// ModelSdk CPU runtime benchmarks. Usage:
+// ModelSdk CPU runtime benchmarks (see README.md beside this file). Usage:
 //   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- [--threads N] [--runc PATH] [--no-tinyllama] [--tinyllama-tokens N]
-// Measures, in one run, memory bandwidth, stories15M decode/prefill and TinyLlama-1.1B-shaped decode at 1..N threads,
-// and prints a Markdown table with weight bytes/s relative to the measured read bandwidth.
+//   ... -- --kernels       single-thread matvec throughput per vector width only
+//   ... -- --profile SECS  stories15M decode only (at --threads N), for perf record
+//   ... -- --formats       decode tok/s per weight format (f32, f16, int8, int4): kernels, stories15M, TinyLlama shape
+// Measures, in one run, kernel throughput, memory bandwidth, stories15M decode/prefill and TinyLlama-1.1B-shaped decode
+// at 1 and N threads (N = 2 by default), and prints a Markdown table with weight bytes/s relative to the measured read
+// bandwidth.
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -23,6 +27,7 @@ var tinyLlama = true;
 var tinyTokens = 8;
 var kernelsOnly = false;
 var profileSeconds = 0;
+var formats = false;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -33,6 +38,7 @@ for (var i = 0; i < args.Length; i++)
         case "--kernels": kernelsOnly = true; break;
         case "--profile": profileSeconds = int.Parse(args[++i], CultureInfo.InvariantCulture); break; // stories15M decode only, for perf record
         case "--tinyllama-tokens": tinyTokens = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+        case "--formats": formats = true; break; // QuantizedBenchmarks.cs
         default:
             Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: [--threads N] [--runc PATH] [--no-tinyllama] [--tinyllama-tokens N]");
             return 2;
@@ -45,6 +51,7 @@ Console.WriteLine($"{Environment.ProcessorCount} logical CPUs, vector width {Vec
 Console.WriteLine();
 
 if (profileSeconds > 0) return Stories.Profile(maxThreads, profileSeconds, FindRepoRoot());
+if (formats) return QuantizedBenchmarks.Run(maxThreads, tinyLlama, tinyTokens, FindRepoRoot());
 var rows = new List<string[]>();
 rows.AddRange(KernelBenchmarks.MatVecRows());
 if (kernelsOnly)
@@ -88,12 +95,14 @@ try
         if (runC is not null) runCResults[t] = runCRuns.Max();
         var generate = Measure(() => Stories.GenerateApi(model), 3);
         var prefill = Measure(() => Stories.Prefill(model), 5);
+        var prefillSingle = Measure(() => Stories.PrefillTokenByToken(model), 3);
         rows.Add(["stories15M decode (256 positions, greedy)", $"{t}", $"{decode:F0} tok/s", $"{weightBytes * decode / 1e9:F1}", $"{weightBytes * decode / readBandwidth[t]:F2}"]);
         rows.Add(["stories15M Generate(\"Once upon a time\"), greedy", $"{t}", $"{generate:F0} tok/s", "", ""]);
         if (runC is not null)
             rows.Add(["run.c same prompt, -t 0 -n 256 (achieved tok/s)", $"{t}", $"{runCResults[t]:F0} tok/s", $"{weightBytes * runCResults[t] / 1e9:F1}", $"{weightBytes * runCResults[t] / readBandwidth[t]:F2}"]);
         if (runC is not null) rows.Add(["ratio ModelSdk decode / run.c", $"{t}", $"{decode / runCResults[t]:F2}x", "", ""]);
-        rows.Add(["stories15M prefill (255-token prompt)", $"{t}", $"{prefill:F0} tok/s", "", ""]);
+        rows.Add([$"stories15M prefill (255-token prompt, batches of {LlamaSession.MaxBatch})", $"{t}", $"{prefill:F0} tok/s", "", ""]);
+        rows.Add(["stories15M prefill, token by token (for comparison)", $"{t}", $"{prefillSingle:F0} tok/s", "", ""]);
     }
 
     if (tinyLlama)
@@ -112,6 +121,7 @@ try
             var tokS = TinyLlama.Decode(transformer, tinyTokens);
             rows.Add([$"TinyLlama-1.1B shape decode (random f32 weights, {tinyTokens} tokens)", $"{t}", $"{tokS:F2} tok/s",
                 $"{weights.BytesPerToken * tokS / 1e9:F1}", $"{weights.BytesPerToken * tokS / readBandwidth[t]:F2}"]);
+            rows.Add([$"TinyLlama-1.1B shape prefill (64-token prompt, batches of {LlamaSession.MaxBatch})", $"{t}", $"{TinyLlama.Prefill(transformer, 64):F1} tok/s", "", ""]);
         }
     }
 }
@@ -169,8 +179,18 @@ internal static class Stories
         return (prompt.Length + generated) / watch.Elapsed.TotalSeconds;
     }
 
-    /// <summary>A 255-token prompt: every token through the layers, the classifier only for the last.</summary>
+    /// <summary>A 255-token prompt as generation runs it: batches of LlamaSession.MaxBatch tokens, the classifier only for the last.</summary>
     public static double Prefill(LanguageModel model)
+    {
+        using var session = model.Transformer.CreateSession();
+        var prompt = Enumerable.Range(0, model.Config.ContextLength - 1).Select(i => i == 0 ? 1 : 300 + i).ToArray();
+        var watch = Stopwatch.StartNew();
+        session.Forward(prompt, 0, computeLogits: true);
+        return prompt.Length / watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>The same prompt one token at a time (what prefill costs without batching).</summary>
+    public static double PrefillTokenByToken(LanguageModel model)
     {
         using var session = model.Transformer.CreateSession();
         var n = model.Config.ContextLength - 1;
@@ -217,6 +237,15 @@ internal static class Stories
 
 internal static class TinyLlama
 {
+    public static double Prefill(LlamaTransformer transformer, int tokens)
+    {
+        using var session = transformer.CreateSession();
+        var prompt = Enumerable.Range(0, tokens).Select(i => 100 + i).ToArray();
+        var watch = Stopwatch.StartNew();
+        session.Forward(prompt, 0, computeLogits: true);
+        return tokens / watch.Elapsed.TotalSeconds;
+    }
+
     public static double Decode(LlamaTransformer transformer, int tokens)
     {
         using var session = transformer.CreateSession();

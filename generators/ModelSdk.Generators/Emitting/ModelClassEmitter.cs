@@ -60,6 +60,8 @@ namespace ModelSdk.Generators.Emitting
             Constant(w, "int", "BosTokenId", Int(spec.BosTokenId), "Id of the beginning-of-sequence token.");
             Constant(w, "int", "EosTokenId", Int(spec.EosTokenId), "Id of the end-of-sequence token.");
 
+            if (spec.Quality is QualitySpec quality) WriteQuality(w, spec, quality);
+
             w.WriteLine("private readonly " + Runtime + " _model;");
             w.WriteLine();
             w.WriteLine("private " + c + "(" + Runtime + " model)");
@@ -112,6 +114,26 @@ namespace ModelSdk.Generators.Emitting
             w.WriteLine("/// <summary>Releases the mapped artifact and any memory the model holds on a device.</summary>");
             w.WriteLine("public void Dispose() => _model.Dispose();");
             w.CloseBlock();
+        }
+
+        /// <summary>The build's quality metrics as compile-time constants: <c>Stories15M.Quality.Perplexity</c>.</summary>
+        private static void WriteQuality(SourceWriter w, ModelSpec spec, QualitySpec q)
+        {
+            w.WriteLine("/// <summary>");
+            w.WriteLine("/// " + Xml("Quality the build measured for this " + spec.WeightFormat + " model against the uncompressed one, on " + q.Text + " (" +
+                q.Tokens.ToString(CultureInfo.InvariantCulture) + " tokens): perplexity, KL divergence of next-token distributions, top-1 agreement."));
+            w.WriteLine("/// </summary>");
+            w.WriteLine("public static class Quality");
+            w.OpenBlock();
+            Constant(w, "string", "EvaluationText", Literal(q.Text), "File name of the evaluation text.");
+            Constant(w, "int", "Tokens", Int(q.Tokens), "Tokens scored.");
+            Constant(w, "double", "Perplexity", q.Perplexity, "Perplexity of this model on the evaluation text.");
+            Constant(w, "double", "ReferencePerplexity", q.ReferencePerplexity, "Perplexity of the uncompressed model on the same text.");
+            Constant(w, "double", "PerplexityIncrease", q.PerplexityIncrease, "Perplexity / ReferencePerplexity - 1 (0.01 = 1%).");
+            Constant(w, "double", "KlDivergence", q.KlDivergence, "Mean KL divergence from the uncompressed model's next-token distribution, in nats.");
+            Constant(w, "double", "Top1Agreement", q.Top1Agreement, "Fraction of positions where both models rank the same token first.");
+            w.CloseBlock();
+            w.WriteLine();
         }
 
         private static void WriteLoad(SourceWriter w, string c)

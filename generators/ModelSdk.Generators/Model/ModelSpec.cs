@@ -24,6 +24,9 @@ namespace ModelSdk.Generators.Model
         int EosTokenId,
         EquatableArray<string> SourceFiles)
     {
+        /// <summary>Quality measured by the build (the manifest's <c>metrics</c>), or null when the build measured none.</summary>
+        public QualitySpec? Quality { get; init; }
+
         public int HeadSize => Dim / Heads;
 
         /// <summary>The class's name with its namespace, as C# writes it (no global:: prefix).</summary>

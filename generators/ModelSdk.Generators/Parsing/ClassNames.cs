@@ -11,7 +11,7 @@ namespace ModelSdk.Generators.Parsing
         {
             "ArtifactFileName", "ModelName", "WeightFormat", "Dim", "HiddenDim", "Layers", "Heads", "KvHeads",
             "HeadSize", "VocabSize", "ContextLength", "BosTokenId", "EosTokenId", "Load", "Model", "Generate",
-            "GenerateStreamingAsync", "Tokenize", "Decode", "GetNextTokenLogits", "Dispose",
+            "GenerateStreamingAsync", "Tokenize", "Decode", "GetNextTokenLogits", "Dispose", "Quality",
         };
 
         /// <summary>Why <paramref name="name"/> cannot be the class name, or null when it can.</summary>

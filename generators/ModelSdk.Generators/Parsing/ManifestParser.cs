@@ -83,7 +83,31 @@ namespace ModelSdk.Generators.Parsing
             return new ModelSpec(
                 ns, className, name, architecture, weightFormat, artifact,
                 dim, hiddenDim, layers, heads, kvHeads, vocabSize, contextLength,
-                bosId, eosId, CheckpointFiles(root));
+                bosId, eosId, CheckpointFiles(root))
+            {
+                Quality = Quality(root),
+            };
+        }
+
+        /// <summary>
+        /// The build's quality metrics (present when the Model item has EvaluationData). Lenient like every optional part:
+        /// metrics of another shape (a future or foreign writer) give no Quality class rather than an error.
+        /// </summary>
+        private static QualitySpec? Quality(JsonNode root)
+        {
+            JsonNode? metrics = root.Property("metrics");
+            if (metrics is null || metrics.Kind != JsonKind.Object) return null;
+            string? Number(string property) =>
+                metrics.Property(property) is { Kind: JsonKind.Number } node &&
+                double.TryParse(node.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) && !double.IsNaN(value) && !double.IsInfinity(value)
+                    ? node.Text
+                    : null;
+            if (metrics.Property("text") is not { Kind: JsonKind.String, Text: { Length: > 0 } text }) return null;
+            if (metrics.Property("tokens") is not { Kind: JsonKind.Number } tokens || !TryParseInt(tokens.Text!, out int tokenCount) || tokenCount < 0) return null;
+            string? perplexity = Number("perplexity"), reference = Number("referencePerplexity"), increase = Number("perplexityIncrease");
+            string? kl = Number("klDivergence"), top1 = Number("top1Agreement");
+            if (perplexity is null || reference is null || increase is null || kl is null || top1 is null) return null;
+            return new QualitySpec(text, tokenCount, perplexity, reference, increase, kl, top1);
         }
 
         /// <summary>The checkpoint file names from provenance.inputs; only used in the class summary, so lenient.</summary>

@@ -29,6 +29,9 @@ public sealed record ArtifactManifest
 
     public required Provenance Provenance { get; init; }
 
+    /// <summary>Quality of the compressed model measured by the build (absent when no evaluation text was given).</summary>
+    public QualityMetrics? Metrics { get; init; }
+
     /// <summary>Tensor table; present in the artifact, absent from the generator's manifest.</summary>
     public IReadOnlyList<TensorEntry>? Tensors { get; init; }
 
@@ -59,6 +62,24 @@ public sealed record Provenance
     public required string SdkVersion { get; init; }
     public required IReadOnlyList<InputFile> Inputs { get; init; }
     public required IReadOnlyList<PassRecord> Passes { get; init; }
+}
+
+/// <summary>
+/// The compressed model against the uncompressed one on an evaluation text (llama2.c's protocol, see the runtime's
+/// TextEvaluator): perplexity of both, the relative increase, mean KL(P_reference ‖ P_model) per position and top-1 agreement.
+/// </summary>
+public sealed record QualityMetrics
+{
+    /// <summary>File name of the evaluation text (its hash is the provenance input with role "evaluation").</summary>
+    public required string Text { get; init; }
+    public required int Tokens { get; init; }
+    public required double Perplexity { get; init; }
+    public required double ReferencePerplexity { get; init; }
+
+    /// <summary>Perplexity / ReferencePerplexity − 1 (0.01 = 1%).</summary>
+    public required double PerplexityIncrease { get; init; }
+    public required double KlDivergence { get; init; }
+    public required double Top1Agreement { get; init; }
 }
 
 public sealed record InputFile(string Role, string File, long Bytes, string Xxh128);

@@ -16,10 +16,10 @@ public sealed class ArtifactWriter
 
     public void Add(string name, TensorType type, long[] shape, TensorData data)
     {
-        long elements = 1;
-        foreach (var d in shape) elements = checked(elements * d);
-        if (checked(elements * type.ElementSize()) != data.Length)
-            throw new ArgumentException($"Tensor '{name}' has {data.Length} bytes, its shape needs {elements * type.ElementSize()}.");
+        var expected = type.ByteLength(shape)
+            ?? throw new ArgumentException($"Tensor '{name}' of type {type.ToManifestName()} cannot have shape [{string.Join(", ", shape)}].");
+        if (expected != data.Length)
+            throw new ArgumentException($"Tensor '{name}' has {data.Length} bytes, its shape needs {expected}.");
         if (_tensors.Any(t => t.Entry.Name == name))
             throw new ArgumentException($"Tensor '{name}' was added twice.");
 

@@ -158,12 +158,13 @@ public sealed unsafe class ModelArtifact : IDisposable
                 throw Corrupt(path, $"tensor '{entry.Name}' has unknown type '{entry.Type}'");
             if (entry.Shape is null || entry.Shape.Length is 0 or > 8)
                 throw Corrupt(path, $"tensor '{entry.Name}' has no valid shape");
-            long bytes = type.ElementSize();
             foreach (var d in entry.Shape)
             {
                 if (d <= 0 || d > dataLength) throw Corrupt(path, $"tensor '{entry.Name}' has dimension {d}");
-                bytes = bytes > dataLength / d ? long.MaxValue : bytes * d;
             }
+            // Packed (quantized) types: the traits table gives the exact byte length, or null when the group size does not divide the rows.
+            var bytes = type.ByteLength(entry.Shape)
+                ?? throw Corrupt(path, $"tensor '{entry.Name}' of type {entry.Type} cannot have shape [{string.Join(", ", entry.Shape)}]");
             if (bytes != entry.Length || entry.Offset % ArtifactFormat.Alignment != 0 || entry.Offset < previousEnd
                 || entry.Length > dataLength - entry.Offset)
                 throw Corrupt(path, $"tensor '{entry.Name}' does not fit the data section");

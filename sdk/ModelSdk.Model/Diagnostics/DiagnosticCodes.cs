@@ -76,11 +76,41 @@ public static class DiagnosticCodes
         "MSDK3002", "Invalid generation options",
         "Use Temperature >= 0, 0 < TopP <= 1 and MaxTokens >= 0.");
 
+    public static readonly DiagnosticCode UnknownCompressionPass = new(
+        "MSDK1011", "Unknown compression pass",
+        "Set Quantize (or --quantize) to one of the values listed in the message; see the README for what each one does.");
+
+    public static readonly DiagnosticCode InvalidCompressionOption = new(
+        "MSDK1012", "Invalid compression option",
+        "Use one of the values listed in the message, or remove the option to get its default; see the README's Model item table.");
+
+    public static readonly DiagnosticCode GroupSizeDoesNotDivide = new(
+        "MSDK1013", "Quantization groups do not fit a matrix dimension",
+        "Group-wise quantization needs the model's dim and hidden_dim to be multiples of 32; quantize this model with f16 instead.");
+
+    public static readonly DiagnosticCode CalibrationDataInvalid = new(
+        "MSDK1014", "Calibration data missing, empty or unreadable",
+        "Point CalibrationData at a non-empty UTF-8 text file (documents separated by <|endoftext|> lines), relative to the project.");
+
+    public static readonly DiagnosticCode EvaluationDataInvalid = new(
+        "MSDK1015", "Evaluation data missing, empty or unreadable",
+        "Point EvaluationData at a non-empty UTF-8 text file (documents separated by <|endoftext|> lines), relative to the project; quality gates need it.");
+
+    public static readonly DiagnosticCode QualityGateFailed = new(
+        "MSDK1016", "Compressed model fails a quality gate",
+        "Use a gentler compression (e.g. rtn-int8, a smaller GroupSize, asymmetric int4, gptq-int4), or relax MaxPerplexityIncrease / MaxKLDivergence.");
+
+    public static readonly DiagnosticCode CudaDeviceNotAvailable = new(
+        "MSDK2005", "CUDA device not available",
+        "Install an NVIDIA GPU driver and check that nvidia-smi lists a GPU, or load with Device = ModelDevice.Auto or ModelDevice.Cpu to run on the CPU.");
+
     public static readonly IReadOnlyList<DiagnosticCode> All =
     [
         ModelFileNotFound, CheckpointHeaderInvalid, CheckpointSizeMismatch, TokenizerMissing, TokenizerInvalid,
         UnknownMetadata, InvalidClassName, TokenizerVocabularyMismatch, DuplicateClassName, ModelFileIo, InternalError,
-        ArtifactNotFound, ArtifactCorrupt, ArtifactVersionUnsupported, ArtifactShapeMismatch,
+        ArtifactNotFound, ArtifactCorrupt, ArtifactVersionUnsupported, ArtifactShapeMismatch, CudaDeviceNotAvailable,
         PromptTooLong, InvalidGenerationOptions,
+        UnknownCompressionPass, InvalidCompressionOption, GroupSizeDoesNotDivide, CalibrationDataInvalid, EvaluationDataInvalid,
+        QualityGateFailed,
     ];
 }

@@ -6,6 +6,9 @@ namespace ModelSdk.Runtime.Evaluation;
 /// </summary>
 public sealed record EvaluationResult(int Tokens, double Perplexity, double? KlDivergence, double? Top1Agreement)
 {
+    /// <summary>Perplexity of the reference model on the same tokens (with a reference model).</summary>
+    public double? ReferencePerplexity { get; init; }
+
     /// <summary>Mean negative log-likelihood per token, in nats.</summary>
     public double MeanNll => Math.Log(Perplexity);
 }

@@ -25,7 +25,7 @@ public static class TextEvaluator
         var logProbs = new double[model.Config.VocabSize];
         var referenceLogProbs = new double[model.Config.VocabSize];
 
-        double nll = 0, kl = 0;
+        double nll = 0, referenceNll = 0, kl = 0;
         int scored = 0, agreed = 0;
         foreach (var document in EvaluationText.SplitDocuments(text))
         {
@@ -46,6 +46,7 @@ public static class TextEvaluator
                     {
                         referenceSession.Forward(input, pos, computeLogits: true);
                         LogSoftmax(referenceSession.LogitsSpan, referenceLogProbs);
+                        referenceNll -= referenceLogProbs[target];
                         kl += KlDivergence(referenceLogProbs, logProbs);
                         if (ArgMax(referenceLogProbs) == ArgMax(logProbs)) agreed++;
                     }
@@ -56,7 +57,10 @@ public static class TextEvaluator
         if (scored == 0) throw new ArgumentException("The evaluation text has no tokens to score.", nameof(text));
         return new EvaluationResult(scored, Math.Exp(nll / scored),
             referenceSession is null ? null : kl / scored,
-            referenceSession is null ? null : (double)agreed / scored);
+            referenceSession is null ? null : (double)agreed / scored)
+        {
+            ReferencePerplexity = referenceSession is null ? null : Math.Exp(referenceNll / scored),
+        };
     }
 
     /// <summary>log softmax in double precision, so the sums over 32000 classes lose nothing.</summary>

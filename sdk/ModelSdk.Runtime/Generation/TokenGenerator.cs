@@ -1,17 +1,17 @@
-using ModelSdk.Runtime.Llama;
+using ModelSdk.Runtime.Backend;
 using ModelSdk.Runtime.Sampling;
 
 namespace ModelSdk.Runtime.Generation;
 
 /// <summary>
 /// llama2.c's generation loop as a pull-based state machine over one session: the prompt is run through the model
-/// (logits only for its last token), then each step samples a token and, if another one is wanted, feeds it back.
+/// in batches (logits only for its last token), then each step samples a token and, if another one is wanted, feeds it back.
 /// Ends at BOS or EOS (not returned), after <c>maxTokens</c>, or when the context is full: the last position's logits
 /// still yield a token, so at most <c>ContextLength − promptLength + 1</c> tokens come out.
 /// </summary>
 internal sealed class TokenGenerator
 {
-    private readonly LlamaSession _session;
+    private readonly IInferenceSession _session;
     private readonly int[] _prompt;
     private readonly Sampler _sampler;
     private readonly int _maxTokens;
@@ -20,7 +20,7 @@ internal sealed class TokenGenerator
     private int _last;
     private bool _done;
 
-    public TokenGenerator(LlamaSession session, int[] prompt, Sampler sampler, int maxTokens, int bosId, int eosId)
+    public TokenGenerator(IInferenceSession session, int[] prompt, Sampler sampler, int maxTokens, int bosId, int eosId)
     {
         _session = session;
         _prompt = prompt;
@@ -47,11 +47,8 @@ internal sealed class TokenGenerator
 
         if (_pos == 0)
         {
-            for (var i = 0; i < _prompt.Length; i++)
-            {
-                ct.ThrowIfCancellationRequested();
-                _session.Forward(_prompt[i], i, computeLogits: i == _prompt.Length - 1);
-            }
+            // The prompt in batches (each weight row read once per batch); logits only after its last token.
+            _session.Prefill(_prompt, 0, computeLogits: true, ct);
             _pos = _prompt.Length;
         }
         else
@@ -62,7 +59,7 @@ internal sealed class TokenGenerator
             _pos++;
         }
 
-        var next = _sampler.Sample(_session.LogitsSpan);
+        var next = _session.Sample(_sampler);
         if (next == _bos || next == _eos) return Finish(StopReason.EndOfSequence);
         Previous = _last;
         _last = next;

@@ -7,39 +7,109 @@ namespace ModelSdk.Runtime.Llama;
 /// <summary>Weights read in place from a memory-mapped <c>.msdk</c> artifact; every tensor's type and shape is checked first.</summary>
 internal sealed unsafe class ArtifactLlamaWeights : LlamaWeights
 {
-    public ArtifactLlamaWeights(ModelArtifact artifact) : base(artifact.Manifest.Config)
+    private byte* _copy;
+
+    public ArtifactLlamaWeights(ModelArtifact artifact, bool copyToHugePages) : base(artifact.Manifest.Config)
     {
         var c = Config;
-        float* Get(string name, params long[] shape)
+        var names = new List<string>();
+        float* Get(string name, params long[] shape) => GetTyped(name, false, shape);
+        // Matrices may be stored in any numeric type of the traits table (f32, f16, packed); norms are always f32.
+        float* GetMatrix(string name, params long[] shape) => GetTyped(name, true, shape);
+        float* GetTyped(string name, bool matrix, long[] shape)
         {
             if (!artifact.Contains(name))
                 throw new ModelSdkException(DiagnosticCodes.ArtifactCorrupt, $"The model artifact has no tensor '{name}'.", artifact.FilePath);
             var entry = artifact.GetEntry(name);
-            if (entry.Type != TensorType.F32.ToManifestName() || !entry.Shape.AsSpan().SequenceEqual(shape))
+            var typeOk = TensorTypeExtensions.TryParse(entry.Type, out var type) && (matrix ? type != TensorType.U8 : type == TensorType.F32);
+            if (!typeOk || !entry.Shape.AsSpan().SequenceEqual(shape))
                 throw new ModelSdkException(DiagnosticCodes.ArtifactCorrupt,
-                    $"Tensor '{name}' is {entry.Type} [{string.Join(", ", entry.Shape)}]; the model's shape needs f32 [{string.Join(", ", shape)}].",
+                    $"Tensor '{name}' is {entry.Type} [{string.Join(", ", entry.Shape)}]; the model's shape needs {(matrix ? "a weight matrix" : "f32")} [{string.Join(", ", shape)}].",
                     artifact.FilePath);
+            names.Add(name);
             return (float*)artifact.GetPointer(name);
+        }
+        TensorType TypeOf(string name)
+        {
+            TensorTypeExtensions.TryParse(artifact.GetEntry(name).Type, out var type);
+            return type;
         }
 
         long dim = c.Dim, kv = c.KvDim, hidden = c.HiddenDim;
-        TokenEmbedding = Get(TensorNames.TokenEmbedding, c.VocabSize, dim);
+        TokenEmbedding = GetMatrix(TensorNames.TokenEmbedding, c.VocabSize, dim);
+        EmbeddingType = TypeOf(TensorNames.TokenEmbedding);
         FinalNorm = Get(TensorNames.FinalNorm, dim);
-        Classifier = c.SharedClassifier ? TokenEmbedding : Get(TensorNames.Classifier, c.VocabSize, dim);
+        Classifier = c.SharedClassifier ? TokenEmbedding : GetMatrix(TensorNames.Classifier, c.VocabSize, dim);
+        ClassifierType = c.SharedClassifier ? EmbeddingType : TypeOf(TensorNames.Classifier);
         for (var l = 0; l < c.Layers; l++)
         {
             Layers[l] = new LayerWeights
             {
                 AttentionNorm = Get(TensorNames.AttentionNorm(l), dim),
-                Wq = Get(TensorNames.Wq(l), dim, dim),
-                Wk = Get(TensorNames.Wk(l), kv, dim),
-                Wv = Get(TensorNames.Wv(l), kv, dim),
-                Wo = Get(TensorNames.Wo(l), dim, dim),
+                Wq = GetMatrix(TensorNames.Wq(l), dim, dim),
+                Wk = GetMatrix(TensorNames.Wk(l), kv, dim),
+                Wv = GetMatrix(TensorNames.Wv(l), kv, dim),
+                Wo = GetMatrix(TensorNames.Wo(l), dim, dim),
                 FfnNorm = Get(TensorNames.FfnNorm(l), dim),
-                W1 = Get(TensorNames.W1(l), hidden, dim),
-                W2 = Get(TensorNames.W2(l), dim, hidden),
-                W3 = Get(TensorNames.W3(l), hidden, dim),
+                W1 = GetMatrix(TensorNames.W1(l), hidden, dim),
+                W2 = GetMatrix(TensorNames.W2(l), dim, hidden),
+                W3 = GetMatrix(TensorNames.W3(l), hidden, dim),
+                Type = TypeOf(TensorNames.Wq(l)),
             };
+            string[] matrices = [TensorNames.Wk(l), TensorNames.Wv(l), TensorNames.Wo(l), TensorNames.W1(l), TensorNames.W2(l), TensorNames.W3(l)];
+            if (matrices.FirstOrDefault(m => TypeOf(m) != Layers[l].Type) is { } mixed)
+                throw new ModelSdkException(DiagnosticCodes.ArtifactVersionUnsupported,
+                    $"Layer {l} stores '{mixed}' as {TypeOf(mixed).ToManifestName()} and '{TensorNames.Wq(l)}' as {Layers[l].Type.ToManifestName()}; " +
+                    "this runtime needs one storage type for the seven matrices of a layer.", artifact.FilePath);
         }
+        if (copyToHugePages) CopyToHugePages(artifact, names);
+    }
+
+    /// <summary>
+    /// Moves every tensor into one huge-page backed block (see <see cref="Memory.HugePages"/>) and repoints the weights at
+    /// it; the mapping's pages are not touched again, so the OS can drop them from the page cache.
+    /// </summary>
+    private void CopyToHugePages(ModelArtifact artifact, List<string> names)
+    {
+        var offsets = new Dictionary<nint, long>();
+        long total = 0;
+        foreach (var name in names)
+        {
+            var source = (nint)artifact.GetPointer(name);
+            if (offsets.ContainsKey(source)) continue;
+            offsets[source] = total;
+            total += (artifact.GetEntry(name).Length + 63) & ~63L;
+        }
+        _copy = (byte*)Memory.HugePages.Allocate((nuint)total);
+        foreach (var name in names.Distinct())
+        {
+            var source = artifact.GetPointer(name);
+            var length = artifact.GetEntry(name).Length;
+            Buffer.MemoryCopy(source, _copy + offsets[(nint)source], length, length);
+        }
+        float* Moved(float* p) => (float*)(_copy + offsets[(nint)p]);
+        TokenEmbedding = Moved(TokenEmbedding);
+        FinalNorm = Moved(FinalNorm);
+        Classifier = Moved(Classifier);
+        for (var l = 0; l < Layers.Length; l++)
+        {
+            ref var layer = ref Layers[l];
+            layer.AttentionNorm = Moved(layer.AttentionNorm);
+            layer.Wq = Moved(layer.Wq);
+            layer.Wk = Moved(layer.Wk);
+            layer.Wv = Moved(layer.Wv);
+            layer.Wo = Moved(layer.Wo);
+            layer.FfnNorm = Moved(layer.FfnNorm);
+            layer.W1 = Moved(layer.W1);
+            layer.W2 = Moved(layer.W2);
+            layer.W3 = Moved(layer.W3);
+        }
+    }
+
+    public override void Dispose()
+    {
+        if (_copy is null) return;
+        Memory.HugePages.Free(_copy);
+        _copy = null;
     }
 }

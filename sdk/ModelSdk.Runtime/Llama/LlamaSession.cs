@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using ModelSdk.Architecture;
 using ModelSdk.Runtime.Kernels;
 using ModelSdk.Runtime.Kernels.Cpu;
+using ModelSdk.Runtime.Kernels.Cpu.Quantized;
 using ModelSdk.Runtime.Threading;
 
 namespace ModelSdk.Runtime.Llama;
@@ -11,9 +12,14 @@ namespace ModelSdk.Runtime.Llama;
 /// allocated up front, plus the preallocated parallel-region jobs — a forward step allocates nothing.
 /// <para>
 /// One step of the forward pass (llama2.c's <c>forward</c>) runs five parallel regions per layer: QKV projections with
-/// RoPE (k and v written straight into the cache), attention (heads split across threads), <c>wo</c> with the residual add,
+/// RoPE (k and v stored straight into the cache), attention (heads split across threads), <c>wo</c> with the residual add,
 /// <c>w1</c>/<c>w3</c> with SwiGLU, <c>w2</c> with the residual add; then one for the classifier, whose rows are split too.
 /// The two RMSNorms run on the calling thread between regions (a few hundred floats).
+/// </para>
+/// <para>
+/// A step takes up to <see cref="MaxBatch"/> consecutive tokens (a prompt): every region then handles all of them, the
+/// matrices through <see cref="MatMat"/>, which reads each weight row once per batch instead of once per token. Decode
+/// is the batch of one. Per token the arithmetic is the same in both forms, so the results are bit-identical.
 /// </para>
 /// </summary>
 internal sealed unsafe class LlamaSession : IDisposable
@@ -27,15 +33,23 @@ internal sealed unsafe class LlamaSession : IDisposable
     private readonly FeedForwardUpJob _ffnUp;
     private byte* _block;
 
-    internal float* X, Xb, Xb2, Q, Hb, Hb2, Att, Logits, KeyCache, ValueCache;
+    /// <summary>Prompt tokens per batched step.</summary>
+    public const int MaxBatch = 32;
+
+    /// <summary>
+    /// Activations ([batch][...], one row per token of a step) and caches. <see cref="KeyCache"/> is
+    /// [layer][kv head][head dim][position] (positions contiguous, what <see cref="Attention"/> reads);
+    /// <see cref="ValueCache"/> is [layer][position][kv dim] as in llama2.c.
+    /// </summary>
+    internal float* X, Xb, Xb2, Q, K, Hb, Hb2, Att, Logits, KeyCache, ValueCache;
 
     public LlamaSession(LlamaTransformer model)
     {
         _model = model;
         _c = model.Config;
         _width = model.Width;
-        long dim = _c.Dim, hidden = _c.HiddenDim, seq = _c.ContextLength, kv = _c.KvDim;
-        long[] sizes = [dim, dim, dim, dim, hidden, hidden, _c.Heads * seq, _c.VocabSize, _c.Layers * seq * kv, _c.Layers * seq * kv];
+        long dim = _c.Dim, hidden = _c.HiddenDim, seq = _c.ContextLength, kv = _c.KvDim, b = MaxBatch;
+        long[] sizes = [b * dim, b * dim, b * dim, b * dim, b * kv, b * hidden, b * hidden, b * _c.Heads * seq, _c.VocabSize, _c.Layers * seq * kv, _c.Layers * seq * kv];
         long total = 0;
         foreach (var size in sizes) total += Align(size * sizeof(float));
         _block = (byte*)NativeMemory.AlignedAlloc((nuint)total, 64);
@@ -47,9 +61,9 @@ internal sealed unsafe class LlamaSession : IDisposable
             at += Align(floats * sizeof(float));
             return p;
         }
-        X = Next(sizes[0]); Xb = Next(sizes[1]); Xb2 = Next(sizes[2]); Q = Next(sizes[3]);
-        Hb = Next(sizes[4]); Hb2 = Next(sizes[5]); Att = Next(sizes[6]); Logits = Next(sizes[7]);
-        KeyCache = Next(sizes[8]); ValueCache = Next(sizes[9]);
+        X = Next(sizes[0]); Xb = Next(sizes[1]); Xb2 = Next(sizes[2]); Q = Next(sizes[3]); K = Next(sizes[4]);
+        Hb = Next(sizes[5]); Hb2 = Next(sizes[6]); Att = Next(sizes[7]); Logits = Next(sizes[8]);
+        KeyCache = Next(sizes[9]); ValueCache = Next(sizes[10]);
         BytesAllocated = total;
 
         _qkv = new QkvJob(this);
@@ -73,19 +87,34 @@ internal sealed unsafe class LlamaSession : IDisposable
     /// Runs token <paramref name="token"/> at position <paramref name="pos"/> through the model, appending its keys and
     /// values to the cache. Computes the logits only when asked (prompt tokens other than the last never need them).
     /// </summary>
-    public void Forward(int token, int pos, bool computeLogits)
+    public void Forward(int token, int pos, bool computeLogits) => Forward([token], pos, computeLogits);
+
+    /// <summary>
+    /// Runs <paramref name="tokens"/> at positions <paramref name="startPos"/>, <paramref name="startPos"/> + 1, ... through the
+    /// model in batches of <see cref="MaxBatch"/>, appending their keys and values to the cache; computes the logits of
+    /// the last one only when asked.
+    /// </summary>
+    public void Forward(ReadOnlySpan<int> tokens, int startPos, bool computeLogits)
     {
-        if ((uint)token >= (uint)_c.VocabSize) throw new ArgumentOutOfRangeException(nameof(token), token, $"Token ids are 0..{_c.VocabSize - 1}.");
-        if ((uint)pos >= (uint)_c.ContextLength) throw new ArgumentOutOfRangeException(nameof(pos), pos, $"Positions are 0..{_c.ContextLength - 1}.");
+        if (tokens.IsEmpty) throw new ArgumentException("No tokens.", nameof(tokens));
+        foreach (var token in tokens)
+            if ((uint)token >= (uint)_c.VocabSize) throw new ArgumentOutOfRangeException(nameof(tokens), token, $"Token ids are 0..{_c.VocabSize - 1}.");
+        if (startPos < 0 || startPos > _c.ContextLength - tokens.Length)
+            throw new ArgumentOutOfRangeException(nameof(startPos), startPos, $"Positions are 0..{_c.ContextLength - 1}.");
         ObjectDisposedException.ThrowIf(_block is null, this);
 
-        var team = _model.Team;
-        if (team is null)
+        for (var at = 0; at < tokens.Length; at += MaxBatch)
         {
-            Step(token, pos, computeLogits, null);
-            return;
+            var batch = tokens.Slice(at, Math.Min(MaxBatch, tokens.Length - at));
+            var last = at + batch.Length == tokens.Length;
+            var team = _model.Team;
+            if (team is null)
+            {
+                Step(batch, startPos + at, computeLogits && last, null);
+                continue;
+            }
+            using (team.Enter()) Step(batch, startPos + at, computeLogits && last, team);
         }
-        using (team.Enter()) Step(token, pos, computeLogits, team);
     }
 
     private static void Run(TeamJob job, WorkerTeam? team)
@@ -94,36 +123,38 @@ internal sealed unsafe class LlamaSession : IDisposable
         else team.Run(job);
     }
 
-    private void Step(int token, int pos, bool computeLogits, WorkerTeam? team)
+    private void Step(ReadOnlySpan<int> tokens, int pos, bool computeLogits, WorkerTeam? team)
     {
         var w = _model.Weights;
-        int dim = _c.Dim, hidden = _c.HiddenDim;
-        Buffer.MemoryCopy(w.TokenEmbedding + (long)token * dim, X, dim * sizeof(float), dim * sizeof(float));
+        int dim = _c.Dim, hidden = _c.HiddenDim, n = tokens.Length;
+        var embedding = w.EmbeddingMatrix; // quantized embeddings are dequantized row by row on lookup
+        for (var t = 0; t < n; t++) Linear.Row(embedding, tokens[t], X + (long)t * dim);
 
-        _qkv.Pos = pos;
-        _attention.Pos = pos;
+        _qkv.Pos = _attention.Pos = pos;
+        _qkv.Tokens = _attention.Tokens = _ffnUp.Tokens = n;
         for (var l = 0; l < _c.Layers; l++)
         {
             ref var layer = ref w.Layers[l];
 
-            RmsNorm.Apply(Xb, X, layer.AttentionNorm, dim, _c.NormEps, _width);
+            for (var t = 0; t < n; t++) RmsNorm.Apply(Xb + (long)t * dim, X + (long)t * dim, layer.AttentionNorm, dim, _c.NormEps, _width);
             _qkv.Layer = l;
             Run(_qkv, team);
             _attention.Layer = l;
             Run(_attention, team);
-            _matVec.Set(layer.Wo, Xb2, X, dim, dim, accumulate: true);
+            _matVec.Set(layer.Matrix(layer.Wo, dim, dim), Xb2, dim, X, dim, dim, n, accumulate: true);
             Run(_matVec, team);
 
-            RmsNorm.Apply(Xb, X, layer.FfnNorm, dim, _c.NormEps, _width);
+            for (var t = 0; t < n; t++) RmsNorm.Apply(Xb + (long)t * dim, X + (long)t * dim, layer.FfnNorm, dim, _c.NormEps, _width);
             _ffnUp.Layer = l;
             Run(_ffnUp, team);
-            _matVec.Set(layer.W2, Hb, X, dim, hidden, accumulate: true);
+            _matVec.Set(layer.Matrix(layer.W2, dim, hidden), Hb, hidden, X, dim, dim, n, accumulate: true);
             Run(_matVec, team);
         }
 
         if (!computeLogits) return;
-        RmsNorm.Apply(X, X, w.FinalNorm, dim, _c.NormEps, _width);
-        _matVec.Set(w.Classifier, X, Logits, _c.VocabSize, dim, accumulate: false);
+        var x = X + (long)(n - 1) * dim;
+        RmsNorm.Apply(x, x, w.FinalNorm, dim, _c.NormEps, _width);
+        _matVec.Set(w.ClassifierMatrix, x, dim, Logits, _c.VocabSize, _c.VocabSize, 1, accumulate: false);
         Run(_matVec, team);
     }
 
@@ -138,19 +169,20 @@ internal sealed unsafe class LlamaSession : IDisposable
         if (_block is null) return;
         NativeMemory.AlignedFree(_block);
         _block = null;
-        X = Xb = Xb2 = Q = Hb = Hb2 = Att = Logits = KeyCache = ValueCache = null;
+        X = Xb = Xb2 = Q = K = Hb = Hb2 = Att = Logits = KeyCache = ValueCache = null;
     }
 
-    /// <summary>y = W·x (or y += W·x) with rows split across the team.</summary>
+    /// <summary>y[t] = W·x[t] (or y[t] += W·x[t]) for every token of the step, rows split across the team.</summary>
     private sealed class MatVecJob(VectorWidth width) : TeamJob
     {
-        private float* _w, _x, _y;
-        private int _rows, _cols;
+        private WeightMatrix _w;
+        private float* _x, _y;
+        private int _ldx, _ldy, _rows, _tokens;
         private bool _accumulate;
 
-        public void Set(float* w, float* x, float* y, int rows, int cols, bool accumulate)
+        public void Set(in WeightMatrix w, float* x, int ldx, float* y, int ldy, int rows, int tokens, bool accumulate)
         {
-            _w = w; _x = x; _y = y; _rows = rows; _cols = cols; _accumulate = accumulate;
+            _w = w; _x = x; _ldx = ldx; _y = y; _ldy = ldy; _rows = rows; _tokens = tokens; _accumulate = accumulate;
         }
 
         public override int ChunkCount(int participants) => Chunks(_rows, 16, participants);
@@ -158,86 +190,91 @@ internal sealed unsafe class LlamaSession : IDisposable
         public override void Execute(int chunk, int chunks)
         {
             var (start, end) = Split(_rows, chunk, chunks, 16);
-            if (start < end) MatVec.Rows(_w, _x, _y, _cols, start, end, _accumulate, width);
+            if (start < end) Linear.Rows(_w, _x, _ldx, _y, _ldy, start, end, _tokens, _accumulate, width);
         }
     }
 
-    /// <summary>q = wq·xb, k = wk·xb, v = wv·xb over the concatenated rows [q; k; v], k and v written into the cache at pos, RoPE on q and k.</summary>
+    /// <summary>q = wq·xb, k = wk·xb, v = wv·xb over the concatenated rows [q; k; v], RoPE on q and k, k and v stored into the cache at each token's position.</summary>
     private sealed class QkvJob(LlamaSession s) : TeamJob
     {
-        public int Layer, Pos;
+        public int Layer, Pos, Tokens;
 
         public override int ChunkCount(int participants) => Chunks(s._c.Dim + 2 * s._c.KvDim, 4, participants);
 
         public override void Execute(int chunk, int chunks)
         {
             var c = s._c;
-            int dim = c.Dim, kv = c.KvDim;
+            int dim = c.Dim, kv = c.KvDim, seq = c.ContextLength, hs = c.HeadSize, n = Tokens;
             ref var layer = ref s._model.Weights.Layers[Layer];
-            var cacheRow = ((long)Layer * c.ContextLength + Pos) * kv;
-            var k = s.KeyCache + cacheRow;
-            var v = s.ValueCache + cacheRow;
+            var values = s.ValueCache + ((long)Layer * seq + Pos) * kv; // rows Pos, Pos + 1, ... are consecutive
+            var keysT = s.KeyCache + (long)Layer * kv * seq; // [kv head][head dim][position]: row r of k at r·seq + pos
             var rope = s._model.Rope;
-            var cos = rope.Cos(Pos);
-            var sin = rope.SinSigned(Pos);
 
             // The grain of 4 rows keeps RoPE pairs (i, i+1) inside one chunk (dim and kv are even).
             var (start, end) = Split(dim + 2 * kv, chunk, chunks, 4);
             var qEnd = Math.Min(end, dim);
             if (start < qEnd)
             {
-                MatVec.Rows(layer.Wq, s.Xb, s.Q, dim, start, qEnd, false, s._width);
-                Rope.Apply(s.Q, start, qEnd, c.HeadSize, cos, sin, s._width);
+                Linear.Rows(layer.Matrix(layer.Wq, dim, dim), s.Xb, dim, s.Q, dim, start, qEnd, n, false, s._width);
+                for (var t = 0; t < n; t++)
+                    Rope.Apply(s.Q + (long)t * dim, start, qEnd, hs, rope.Cos(Pos + t), rope.SinSigned(Pos + t), s._width);
             }
             int kStart = Math.Max(start, dim) - dim, kEnd = Math.Min(end, dim + kv) - dim;
             if (kStart < kEnd)
             {
-                MatVec.Rows(layer.Wk, s.Xb, k, dim, kStart, kEnd, false, s._width);
-                Rope.Apply(k, kStart, kEnd, c.HeadSize, cos, sin, s._width);
+                Linear.Rows(layer.Matrix(layer.Wk, kv, dim), s.Xb, dim, s.K, kv, kStart, kEnd, n, false, s._width);
+                for (var t = 0; t < n; t++)
+                {
+                    var k = s.K + (long)t * kv;
+                    Rope.Apply(k, kStart, kEnd, hs, rope.Cos(Pos + t), rope.SinSigned(Pos + t), s._width);
+                    for (var r = kStart; r < kEnd; r++) keysT[(long)r * seq + Pos + t] = k[r];
+                }
             }
             int vStart = Math.Max(start, dim + kv) - dim - kv, vEnd = end - dim - kv;
-            if (vStart < vEnd) MatVec.Rows(layer.Wv, s.Xb, v, dim, vStart, vEnd, false, s._width);
+            if (vStart < vEnd) Linear.Rows(layer.Matrix(layer.Wv, kv, dim), s.Xb, dim, values, kv, vStart, vEnd, n, false, s._width);
         }
     }
 
-    /// <summary>Causal attention of each query head over the cache, heads split across the team; output into xb2.</summary>
+    /// <summary>Causal attention of each (token, query head) over the cache, split across the team; output into xb2.</summary>
     private sealed class AttentionJob(LlamaSession s) : TeamJob
     {
-        public int Layer, Pos;
+        public int Layer, Pos, Tokens;
 
-        public override int ChunkCount(int participants) => participants == 1 ? 1 : s._c.Heads;
+        public override int ChunkCount(int participants) => Chunks(Tokens * s._c.Heads, 1, participants, perParticipant: 8);
 
         public override void Execute(int chunk, int chunks)
         {
             var c = s._c;
-            int hs = c.HeadSize, kv = c.KvDim, group = c.Heads / c.KvHeads;
-            var layerOffset = (long)Layer * c.ContextLength * kv;
-            var (start, end) = Split(c.Heads, chunk, chunks, 1);
-            for (var h = start; h < end; h++)
+            int hs = c.HeadSize, kv = c.KvDim, dim = c.Dim, heads = c.Heads, group = c.Heads / c.KvHeads, seq = c.ContextLength;
+            var layerOffset = (long)Layer * seq * kv;
+            var (start, end) = Split(Tokens * heads, chunk, chunks, 1);
+            for (var item = start; item < end; item++)
             {
-                var kvHead = h / group;
-                Attention.Head(s.Q + h * hs, s.KeyCache + layerOffset + kvHead * hs, s.ValueCache + layerOffset + kvHead * hs,
-                    kv, hs, Pos + 1, s.Att + (long)h * c.ContextLength, s.Xb2 + h * hs, s._width);
+                int t = item / heads, h = item % heads, kvHead = h / group;
+                Attention.Head(s.Q + (long)t * dim + h * hs, s.KeyCache + layerOffset + (long)kvHead * hs * seq, seq,
+                    s.ValueCache + layerOffset + kvHead * hs, kv, hs, Pos + t + 1, s.Att + (long)item * seq, s.Xb2 + (long)t * dim + h * hs,
+                    s._width);
             }
         }
     }
 
-    /// <summary>hb = silu(w1·xb) ⊙ (w3·xb), hidden rows split across the team.</summary>
+    /// <summary>hb = silu(w1·xb) ⊙ (w3·xb) for every token of the step, hidden rows split across the team.</summary>
     private sealed class FeedForwardUpJob(LlamaSession s) : TeamJob
     {
-        public int Layer;
+        public int Layer, Tokens;
 
         public override int ChunkCount(int participants) => Chunks(s._c.HiddenDim, 16, participants);
 
         public override void Execute(int chunk, int chunks)
         {
             var c = s._c;
+            int dim = c.Dim, hidden = c.HiddenDim, n = Tokens;
             ref var layer = ref s._model.Weights.Layers[Layer];
-            var (start, end) = Split(c.HiddenDim, chunk, chunks, 16);
+            var (start, end) = Split(hidden, chunk, chunks, 16);
             if (start >= end) return;
-            MatVec.Rows(layer.W1, s.Xb, s.Hb, c.Dim, start, end, false, s._width);
-            MatVec.Rows(layer.W3, s.Xb, s.Hb2, c.Dim, start, end, false, s._width);
-            SwiGlu.Apply(s.Hb, s.Hb2, start, end, s._width);
+            Linear.Rows(layer.Matrix(layer.W1, hidden, dim), s.Xb, dim, s.Hb, hidden, start, end, n, false, s._width);
+            Linear.Rows(layer.Matrix(layer.W3, hidden, dim), s.Xb, dim, s.Hb2, hidden, start, end, n, false, s._width);
+            for (var t = 0; t < n; t++) SwiGlu.Apply(s.Hb + (long)t * hidden, s.Hb2 + (long)t * hidden, start, end, s._width);
         }
     }
 }

@@ -1,4 +1,6 @@
 using ModelSdk.Architecture;
+using ModelSdk.Runtime.Kernels.Cpu.Quantized;
+using ModelSdk.Tensors;
 
 namespace ModelSdk.Runtime.Llama;
 
@@ -27,6 +29,20 @@ internal abstract unsafe class LlamaWeights : IDisposable
     /// <summary>[vocab, dim]; the token embedding when the classifier is shared.</summary>
     public float* Classifier { get; protected set; }
 
+    /// <summary>
+    /// Storage type of <see cref="TokenEmbedding"/> and of <see cref="Classifier"/> (f32 unless quantized; then the pointers
+    /// point at the packed bytes, see <see cref="TensorFormat"/>, and rows are dequantized on lookup).
+    /// </summary>
+    public TensorType EmbeddingType { get; protected set; } = TensorType.F32;
+
+    public TensorType ClassifierType { get; protected set; } = TensorType.F32;
+
+    /// <summary>The token embedding as the kernels read it.</summary>
+    public WeightMatrix EmbeddingMatrix => new(EmbeddingType, TokenEmbedding, Config.VocabSize, Config.Dim);
+
+    /// <summary>The classifier as the kernels read it.</summary>
+    public WeightMatrix ClassifierMatrix => new(ClassifierType, Classifier, Config.VocabSize, Config.Dim);
+
     public LayerWeights[] Layers { get; }
 
     /// <summary>Bytes of weights one decode step reads: every matrix once, the classifier included, plus one embedding row.</summary>
@@ -36,8 +52,14 @@ internal abstract unsafe class LlamaWeights : IDisposable
         {
             var c = Config;
             long dim = c.Dim, kv = c.KvDim, hidden = c.HiddenDim;
-            long perLayer = dim * dim * 2 + kv * dim * 2 + hidden * dim * 3 + dim * 2;
-            return (perLayer * c.Layers + (long)c.VocabSize * dim + dim + dim) * sizeof(float);
+            long total = (dim * 2 * c.Layers + dim + dim) * sizeof(float); // norms, the final norm and one embedding row
+            foreach (var layer in Layers)
+            {
+                var format = TensorFormats.Of(layer.Type);
+                total += 2 * format.ByteLength([dim, dim])!.Value + 2 * format.ByteLength([kv, dim])!.Value
+                    + 2 * format.ByteLength([hidden, dim])!.Value + format.ByteLength([dim, hidden])!.Value;
+            }
+            return total + TensorFormats.Of(ClassifierType).ByteLength([c.VocabSize, dim])!.Value;
         }
     }
 
@@ -58,4 +80,13 @@ internal unsafe struct LayerWeights
     public float* W1;            // [hidden, dim]
     public float* W2;            // [dim, hidden]
     public float* W3;            // [hidden, dim]
+
+    /// <summary>
+    /// Storage type of the seven matrices (f32 unless the artifact is quantized: then the matrix pointers point at packed
+    /// bytes, and the forward pass reads them through <see cref="Matrix"/>).
+    /// </summary>
+    public TensorType Type;
+
+    /// <summary>One of this layer's matrices (a pointer from this struct) as the kernels read it.</summary>
+    public readonly WeightMatrix Matrix(float* data, int rows, int cols) => new(Type, data, rows, cols);
 }

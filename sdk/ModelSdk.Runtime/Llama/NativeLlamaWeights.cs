@@ -1,22 +1,27 @@
-using System.Runtime.InteropServices;
 using ModelSdk.Architecture;
 
 namespace ModelSdk.Runtime.Llama;
 
 /// <summary>
-/// Weights in 64-byte aligned native memory, owned by this object: synthetic models for tests and benchmarks
+/// Weights in native memory (one huge-page backed block, every tensor 64-byte aligned), owned by this object: synthetic models for tests and benchmarks
 /// (e.g. TinyLlama-1.1B's shape with random values, 4.4 GB that never touch the disk).
 /// </summary>
 internal sealed unsafe class NativeLlamaWeights : LlamaWeights
 {
-    private readonly List<nint> _blocks = [];
-    private bool _disposed;
+    private byte* _block;
+    private long _used;
+    private long _size;
 
     /// <summary>Allocates every tensor and lets <paramref name="fill"/> write it: (tensor name, destination, fan-in of its rows).</summary>
     public NativeLlamaWeights(LlamaConfig config, FillTensor fill) : base(config)
     {
         var c = config;
         long dim = c.Dim, kv = c.KvDim, hidden = c.HiddenDim;
+        // One huge-page backed block for every tensor (each 64-byte aligned), as the artifact weights get.
+        static long Aligned(long floats) => (floats * sizeof(float) + 63) & ~63L;
+        _size = Aligned(c.VocabSize * dim) * (c.SharedClassifier ? 1 : 2) + Aligned(dim)
+            + c.Layers * (2 * Aligned(dim) + 2 * Aligned(dim * dim) + 2 * Aligned(kv * dim) + 3 * Aligned(hidden * dim));
+        _block = (byte*)Memory.HugePages.Allocate((nuint)_size);
         try
         {
             TokenEmbedding = Allocate("tok_embeddings", c.VocabSize * dim, dim, fill);
@@ -98,8 +103,9 @@ internal sealed unsafe class NativeLlamaWeights : LlamaWeights
 
     private float* Allocate(string name, long count, long fanIn, FillTensor fill)
     {
-        var pointer = (float*)NativeMemory.AlignedAlloc((nuint)(count * sizeof(float)), 64);
-        _blocks.Add((nint)pointer);
+        var pointer = (float*)(_block + _used);
+        _used += (count * sizeof(float) + 63) & ~63L;
+        if (_used > _size) throw new InvalidOperationException("Weight block too small.");
         for (long at = 0; at < count; at += int.MaxValue / 2)
         {
             var n = (int)Math.Min(int.MaxValue / 2, count - at);
@@ -110,9 +116,8 @@ internal sealed unsafe class NativeLlamaWeights : LlamaWeights
 
     public override void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
-        foreach (var block in _blocks) NativeMemory.AlignedFree((void*)block);
-        _blocks.Clear();
+        if (_block is null) return;
+        Memory.HugePages.Free(_block);
+        _block = null;
     }
 }

@@ -27,6 +27,9 @@ internal sealed unsafe class Sampler
 
     public ulong State => _random.State;
 
+    /// <summary>Temperature 0: the pick is the argmax of the logits (a GPU session finds it on the device).</summary>
+    public bool IsGreedy => _temperature == 0;
+
     /// <summary>Picks the next token; overwrites <paramref name="logits"/> with probabilities unless greedy.</summary>
     public int Sample(Span<float> logits)
     {

@@ -30,6 +30,8 @@ public sealed class ForwardPassTests
         new() { Dim = 64, HiddenDim = 150, Layers = 3, Heads = 4, KvHeads = 4, VocabSize = 257, ContextLength = 9, SharedClassifier = true },
         // Multi-query (one kv head), head size 20.
         new() { Dim = 80, HiddenDim = 33, Layers = 1, Heads = 4, KvHeads = 1, VocabSize = 50, ContextLength = 6, SharedClassifier = false },
+        // A context longer than two prompt batches.
+        new() { Dim = 48, HiddenDim = 40, Layers = 2, Heads = 4, KvHeads = 2, VocabSize = 60, ContextLength = 75, SharedClassifier = true },
     ];
 
     [Theory]
@@ -53,6 +55,30 @@ public sealed class ForwardPassTests
                 var nmse = Numerics.Nmse(session.LogitsSpan, expected);
                 Assert.True(nmse < 1e-9, $"shape {s}, pos {pos}: NMSE {nmse}");
             }
+        }
+    }
+
+    /// <summary>A prompt in batches (<see cref="LlamaSession.MaxBatch"/> tokens per step) gives exactly the token-by-token logits.</summary>
+    [Theory]
+    [MemberData(nameof(WidthsAndThreads))]
+    public void BatchedPrompt_IsBitIdenticalToTokenByToken(int bits, int threads)
+    {
+        var width = (VectorWidth)bits;
+        foreach (var config in Shapes)
+        {
+            using var weights = NativeLlamaWeights.Random(config, seed: 5);
+            using var transformer = new LlamaTransformer(weights, threads, width, ownsWeights: false);
+            using var batched = transformer.CreateSession();
+            using var single = transformer.CreateSession();
+            var random = new Random(config.Dim);
+            var prompt = Enumerable.Range(0, config.ContextLength - 1).Select(_ => random.Next(config.VocabSize)).ToArray();
+            batched.Forward(prompt, 0, computeLogits: true);
+            for (var i = 0; i < prompt.Length; i++) single.Forward(prompt[i], i, computeLogits: i == prompt.Length - 1);
+            Assert.Equal(single.LogitsSpan.ToArray(), batched.LogitsSpan.ToArray());
+            // And decoding continues identically from the cache the batch filled.
+            batched.Forward(3, prompt.Length, computeLogits: true);
+            single.Forward(3, prompt.Length, computeLogits: true);
+            Assert.Equal(single.LogitsSpan.ToArray(), batched.LogitsSpan.ToArray());
         }
     }
 

@@ -5,79 +5,85 @@ namespace ModelSdk.Runtime.Kernels.Cpu;
 
 /// <summary>
 /// Causal attention of one query head over the KV cache (decode: one query position):
-/// <c>scores[t] = q·k_t / sqrt(headSize)</c> for t ≤ pos, softmax, <c>out = Σ scores[t]·v_t</c>.
-/// <paramref name="keys"/>/<paramref name="values"/> point at this head's slice of cache row 0; rows are
-/// <paramref name="rowStride"/> floats apart (the KV dim). Grouped-query attention is the caller's choice of slice.
-/// Reference: <see cref="Reference.AttentionReference"/>.
+/// <c>scores[t] = q·k_t / sqrt(headSize)</c> for t &lt; positions, softmax, <c>out = Σ scores[t]·v_t</c>.
+/// <para>
+/// The keys are stored transposed, <c>keysT[d · keyStride + t]</c> (dimension-major, positions contiguous), so the scores
+/// of a vector of positions come from <c>headSize</c> broadcast-FMAs with no horizontal sums — the row layout needs one
+/// horizontal reduction per position, which made attention several percent of a stories15M token. The values keep
+/// the row layout (<paramref name="values"/> + t·<paramref name="valueStride"/>), which suits the weighted sum.
+/// Grouped-query attention is the caller's choice of key/value slices.
+/// </para>
+/// Reference: <see cref="Reference.AttentionReference"/> (row-layout keys).
 /// </summary>
 internal static unsafe class Attention
 {
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Head(float* q, float* keys, float* values, int rowStride, int headSize, int positions,
+    public static void Head(float* q, float* keysT, int keyStride, float* values, int valueStride, int headSize, int positions,
         float* scores, float* output, VectorWidth width)
     {
         var scale = MathF.Sqrt(headSize);
-        for (var t = 0; t < positions; t++)
-            scores[t] = Dot(q, keys + (long)t * rowStride, headSize, width) / scale;
+        var t = 0;
+        switch (width)
+        {
+            case VectorWidth.V512:
+                for (var s = Vector512.Create(scale); t + 16 <= positions; t += 16)
+                {
+                    var acc = Vector512<float>.Zero;
+                    for (var d = 0; d < headSize; d++)
+                        acc = Vector512.FusedMultiplyAdd(Vector512.Create(q[d]), Vector512.Load(keysT + (long)d * keyStride + t), acc);
+                    (acc / s).Store(scores + t);
+                }
+                break;
+            case VectorWidth.V256:
+                for (var s = Vector256.Create(scale); t + 8 <= positions; t += 8)
+                {
+                    var acc = Vector256<float>.Zero;
+                    for (var d = 0; d < headSize; d++)
+                        acc = Vector256.FusedMultiplyAdd(Vector256.Create(q[d]), Vector256.Load(keysT + (long)d * keyStride + t), acc);
+                    (acc / s).Store(scores + t);
+                }
+                break;
+            case VectorWidth.V128:
+                for (var s = Vector128.Create(scale); t + 4 <= positions; t += 4)
+                {
+                    var acc = Vector128<float>.Zero;
+                    for (var d = 0; d < headSize; d++)
+                        acc = Vector128.FusedMultiplyAdd(Vector128.Create(q[d]), Vector128.Load(keysT + (long)d * keyStride + t), acc);
+                    (acc / s).Store(scores + t);
+                }
+                break;
+        }
+        for (; t < positions; t++)
+        {
+            float score = 0;
+            for (var d = 0; d < headSize; d++) score += q[d] * keysT[(long)d * keyStride + t];
+            scores[t] = score / scale;
+        }
+
         Softmax.Apply(scores, positions, width);
+
         new Span<float>(output, headSize).Clear();
-        for (var t = 0; t < positions; t++)
-            Axpy(output, scores[t], values + (long)t * rowStride, headSize, width);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static float Dot(float* a, float* b, int n, VectorWidth width)
-    {
-        var i = 0;
-        float sum = 0;
-        switch (width)
+        for (t = 0; t < positions; t++)
         {
-            case VectorWidth.V512 when n >= 16:
+            var a = scores[t];
+            var v = values + (long)t * valueStride;
+            var i = 0;
+            switch (width)
             {
-                var acc = Vector512<float>.Zero;
-                for (; i + 16 <= n; i += 16) acc = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), acc);
-                sum = Vector512.Sum(acc);
-                break;
+                case VectorWidth.V512:
+                    for (var va = Vector512.Create(a); i + 16 <= headSize; i += 16)
+                        Vector512.FusedMultiplyAdd(va, Vector512.Load(v + i), Vector512.Load(output + i)).Store(output + i);
+                    goto case VectorWidth.V256;
+                case VectorWidth.V256:
+                    for (var va = Vector256.Create(a); i + 8 <= headSize; i += 8)
+                        Vector256.FusedMultiplyAdd(va, Vector256.Load(v + i), Vector256.Load(output + i)).Store(output + i);
+                    goto case VectorWidth.V128;
+                case VectorWidth.V128:
+                    for (var va = Vector128.Create(a); i + 4 <= headSize; i += 4)
+                        Vector128.FusedMultiplyAdd(va, Vector128.Load(v + i), Vector128.Load(output + i)).Store(output + i);
+                    break;
             }
-            case VectorWidth.V512:
-            case VectorWidth.V256:
-            {
-                var acc = Vector256<float>.Zero;
-                for (; i + 8 <= n; i += 8) acc = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), acc);
-                sum = Vector256.Sum(acc);
-                break;
-            }
-            case VectorWidth.V128:
-            {
-                var acc = Vector128<float>.Zero;
-                for (; i + 4 <= n; i += 4) acc = Vector128.FusedMultiplyAdd(Vector128.Load(a + i), Vector128.Load(b + i), acc);
-                sum = Vector128.Sum(acc);
-                break;
-            }
+            for (; i < headSize; i++) output[i] += a * v[i];
         }
-        for (; i < n; i++) sum += a[i] * b[i];
-        return sum;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Axpy(float* y, float a, float* x, int n, VectorWidth width)
-    {
-        var i = 0;
-        switch (width)
-        {
-            case VectorWidth.V512:
-                for (var va = Vector512.Create(a); i + 16 <= n; i += 16)
-                    Vector512.FusedMultiplyAdd(va, Vector512.Load(x + i), Vector512.Load(y + i)).Store(y + i);
-                goto case VectorWidth.V256;
-            case VectorWidth.V256:
-                for (var va = Vector256.Create(a); i + 8 <= n; i += 8)
-                    Vector256.FusedMultiplyAdd(va, Vector256.Load(x + i), Vector256.Load(y + i)).Store(y + i);
-                break;
-            case VectorWidth.V128:
-                for (var va = Vector128.Create(a); i + 4 <= n; i += 4)
-                    Vector128.FusedMultiplyAdd(va, Vector128.Load(x + i), Vector128.Load(y + i)).Store(y + i);
-                break;
-        }
-        for (; i < n; i++) y[i] += a * x[i];
     }
 }

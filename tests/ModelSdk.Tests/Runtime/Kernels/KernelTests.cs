@@ -65,6 +65,37 @@ public sealed unsafe class KernelTests
 
     [Theory]
     [MemberData(nameof(Widths))]
+    public void MatMat_IsMatVecPerToken_BitForBit(int bits)
+    {
+        var width = (VectorWidth)bits;
+        foreach (var cols in new[] { 1, 5, 16, 17, 63, 64, 65, 100, 288 })
+        foreach (var tokens in new[] { 1, 2, 3, 4, 5, 7, 9 })
+        foreach (var accumulate in new[] { false, true })
+        {
+            const int rows = 7;
+            int ldx = cols + 3, ldy = rows + 2; // strided rows, as the batch buffers are
+            var w = Random(rows * cols, cols * 31 + tokens);
+            var x = Random(tokens * ldx, tokens);
+            var initial = Random(tokens * ldy, 11);
+            var batched = (float[])initial.Clone();
+            var perToken = (float[])initial.Clone();
+            var reference = (float[])initial.Clone();
+            fixed (float* pw = w, px = x, pb = batched, pt = perToken, pr = reference)
+            {
+                MatMat.Rows(pw, px, ldx, pb, ldy, cols, 1, rows, tokens, accumulate, width);
+                for (var t = 0; t < tokens; t++)
+                {
+                    MatVec.Rows(pw, px + t * ldx, pt + t * ldy, cols, 1, rows, accumulate, width);
+                    MatVecReference.Rows(pw, px + t * ldx, pr + t * ldy, cols, 1, rows, accumulate);
+                }
+            }
+            Assert.Equal(perToken, batched);
+            Assert.True(Nmse(batched, reference) < Tolerance, $"cols {cols} tokens {tokens}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
     public void RmsNorm_MatchesReference(int bits)
     {
         var width = (VectorWidth)bits;
@@ -182,20 +213,26 @@ public sealed unsafe class KernelTests
     {
         var width = (VectorWidth)bits;
         foreach (var headSize in new[] { 2, 6, 20, 48, 64 })
-        foreach (var positions in new[] { 1, 2, 5, 33 })
+        foreach (var positions in new[] { 1, 2, 5, 17, 33, 100 })
         {
             var rowStride = headSize * 3; // the head's slice of a wider KV row, as with several kv heads
             var q = Random(headSize, headSize);
             var keys = Random(positions * rowStride, positions + 1);
             var values = Random(positions * rowStride, positions + 2);
+            // The fast kernel reads keys transposed ([dim][position], positions contiguous) with room for a longer context.
+            var keyStride = positions + 5;
+            var keysT = new float[headSize * keyStride];
+            for (var t = 0; t < positions; t++)
+            for (var d = 0; d < headSize; d++)
+                keysT[d * keyStride + t] = keys[t * rowStride + headSize + d];
             var expected = new float[headSize];
             var actual = new float[headSize];
             var scoresE = new float[positions];
             var scoresA = new float[positions];
-            fixed (float* pq = q, pk = keys, pv = values, pe = expected, pa = actual, se = scoresE, sa = scoresA)
+            fixed (float* pq = q, pk = keys, pkt = keysT, pv = values, pe = expected, pa = actual, se = scoresE, sa = scoresA)
             {
                 AttentionReference.Head(pq, pk + headSize, pv + headSize, rowStride, headSize, positions, se, pe);
-                Attention.Head(pq, pk + headSize, pv + headSize, rowStride, headSize, positions, sa, pa, width);
+                Attention.Head(pq, pkt, keyStride, pv + headSize, rowStride, headSize, positions, sa, pa, width);
             }
             Assert.True(Nmse(actual, expected) < Tolerance, $"head size {headSize}, positions {positions}");
             Assert.True(Nmse(scoresA, scoresE) < Tolerance);

@@ -1,0 +1,146 @@
+using System.Runtime.InteropServices;
+using ModelSdk.Architecture;
+using ModelSdk.Compression.Import;
+using ModelSdk.Quantization;
+using ModelSdk.Tensors;
+
+namespace ModelSdk.Compression.Passes;
+
+/// <summary>
+/// The model while passes transform it: the architecture and named tensors in the artifact's naming and order
+/// (<see cref="Tensors.TensorNames"/>). Tensors start as views of the imported checkpoint (memory-mapped fp32) and are
+/// replaced as passes produce new ones — fp32 arrays (<see cref="SetFloats"/>), fp16 (<see cref="SetHalf"/>) or packed
+/// quantized matrices (<see cref="SetPacked"/>) — so the import is never modified and can serve as the reference.
+/// The compiler writes the tensors into the artifact in <see cref="TensorNames"/> order.
+/// </summary>
+public sealed class WorkingModel : IDisposable
+{
+    private readonly List<string> _order = [];
+    private readonly Dictionary<string, WorkingTensor> _tensors = new(StringComparer.Ordinal);
+    private readonly IDisposable? _owner;
+
+    public WorkingModel(LlamaConfig config, IEnumerable<WorkingTensor> tensors, IDisposable? owner = null)
+    {
+        Config = config;
+        _owner = owner;
+        foreach (var tensor in tensors)
+        {
+            if (!_tensors.TryAdd(tensor.Name, tensor)) throw new ArgumentException($"Tensor '{tensor.Name}' is listed twice.", nameof(tensors));
+            _order.Add(tensor.Name);
+        }
+    }
+
+    /// <summary>A working model over an import's tensors; the import stays owned by the caller (or by this model when <paramref name="ownsImport"/>).</summary>
+    public static WorkingModel FromImported(ImportedModel imported, bool ownsImport = false)
+        => new(imported.Config, imported.Tensors.Select(t => new WorkingTensor(t.Name, t.Type, t.Shape, t.Data)), ownsImport ? imported : null);
+
+    public LlamaConfig Config { get; }
+
+    /// <summary>Every tensor's name, in artifact order.</summary>
+    public IReadOnlyList<string> TensorNames => _order;
+
+    public bool Contains(string name) => _tensors.ContainsKey(name);
+
+    public WorkingTensor this[string name]
+        => _tensors.TryGetValue(name, out var tensor) ? tensor : throw new KeyNotFoundException($"The model has no tensor '{name}'.");
+
+    /// <summary>The seven matrices of every layer (wq, wk, wv, wo, w1, w2, w3), layer by layer.</summary>
+    public IReadOnlyList<string> LayerMatrices
+    {
+        get
+        {
+            var names = new List<string>();
+            for (var l = 0; l < Config.Layers; l++)
+                names.AddRange([Tensors.TensorNames.Wq(l), Tensors.TensorNames.Wk(l), Tensors.TensorNames.Wv(l), Tensors.TensorNames.Wo(l),
+                    Tensors.TensorNames.W1(l), Tensors.TensorNames.W2(l), Tensors.TensorNames.W3(l)]);
+            return names;
+        }
+    }
+
+    /// <summary>
+    /// The [vocab, dim] matrices: the token embedding, and the classifier when it is not shared (a shared classifier
+    /// <i>is</i> the embedding: quantizing one quantizes both; the runtime dequantizes embedding rows on lookup).
+    /// </summary>
+    public IReadOnlyList<string> VocabularyMatrices
+        => Config.SharedClassifier ? [Tensors.TensorNames.TokenEmbedding] : [Tensors.TensorNames.TokenEmbedding, Tensors.TensorNames.Classifier];
+
+    /// <summary>A tensor's values as a new fp32 array, whatever it is stored as (packed types are dequantized).</summary>
+    public float[] GetFloats(string name)
+    {
+        var tensor = this[name];
+        if (tensor.Packed is { } packed) return packed.Dequantize();
+        var values = new float[checked((int)tensor.ElementCount)];
+        switch (tensor.Type)
+        {
+            case TensorType.F32:
+                ReadInto(tensor.Data, values);
+                break;
+            case TensorType.F16:
+            {
+                var bits = new ushort[values.Length];
+                ReadInto(tensor.Data, bits);
+                for (var i = 0; i < values.Length; i++) values[i] = HalfBits.ToFloat(bits[i]);
+                break;
+            }
+            default:
+                throw new InvalidOperationException($"Tensor '{name}' is {tensor.Type.ToManifestName()}, which has no fp32 values.");
+        }
+        return values;
+    }
+
+    private static void ReadInto<T>(TensorData data, T[] destination) where T : unmanaged
+    {
+        var at = 0;
+        data.WriteTo(chunk =>
+        {
+            chunk.CopyTo(MemoryMarshal.AsBytes(destination.AsSpan())[at..]);
+            at += chunk.Length;
+        });
+    }
+
+    /// <summary>Replaces a tensor by fp32 values of the same shape.</summary>
+    public void SetFloats(string name, float[] values)
+    {
+        var old = this[name];
+        if (values.LongLength != old.ElementCount)
+            throw new ArgumentException($"Tensor '{name}' has {old.ElementCount} elements, not {values.LongLength}.", nameof(values));
+        _tensors[name] = new WorkingTensor(name, TensorType.F32, old.Shape, TensorData.FromFloats(values));
+    }
+
+    /// <summary>Replaces a tensor by fp16 values (bits, see <see cref="HalfBits"/>) of the same shape.</summary>
+    public void SetHalf(string name, ushort[] bits)
+    {
+        var old = this[name];
+        if (bits.LongLength != old.ElementCount)
+            throw new ArgumentException($"Tensor '{name}' has {old.ElementCount} elements, not {bits.LongLength}.", nameof(bits));
+        var bytes = new byte[bits.Length * 2];
+        MemoryMarshal.AsBytes(bits.AsSpan()).CopyTo(bytes);
+        _tensors[name] = new WorkingTensor(name, TensorType.F16, old.Shape, TensorData.FromBytes(bytes));
+    }
+
+    /// <summary>Replaces a [rows, cols] matrix by a packed one of the same shape.</summary>
+    public void SetPacked(string name, PackedTensor packed)
+    {
+        var old = this[name];
+        if (old.Shape.Length != 2 || old.Shape[0] != packed.Rows || old.Shape[1] != packed.Cols)
+            throw new ArgumentException($"Tensor '{name}' is [{string.Join(", ", old.Shape)}], not [{packed.Rows}, {packed.Cols}].", nameof(packed));
+        _tensors[name] = new WorkingTensor(name, packed.Format.Type, old.Shape, TensorData.FromBytes(packed.Data)) { Packed = packed };
+    }
+
+    public void Dispose() => _owner?.Dispose();
+}
+
+/// <summary>One tensor of a <see cref="WorkingModel"/>: its type, shape and bytes (as the artifact stores them).</summary>
+public sealed record WorkingTensor(string Name, TensorType Type, long[] Shape, TensorData Data)
+{
+    /// <summary>The packed matrix when <see cref="Type"/> is a quantized type.</summary>
+    public PackedTensor? Packed { get; init; }
+
+    public long ElementCount => Shape.Aggregate(1L, (n, d) => n * d);
+
+    /// <summary>Rows of a matrix (the product of all but the last dimension).</summary>
+    public int Rows => checked((int)(ElementCount / Shape[^1]));
+
+    /// <summary>Row length (the last dimension: a matrix's input dimension).</summary>
+    public int Cols => checked((int)Shape[^1]);
+}

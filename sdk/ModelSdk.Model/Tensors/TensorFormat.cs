@@ -1,0 +1,151 @@
+namespace ModelSdk.Tensors;
+
+/// <summary>How a packed type maps codes to values.</summary>
+public enum QuantScheme
+{
+    /// <summary>Not quantized (f32, f16, u8).</summary>
+    None,
+
+    /// <summary>value = (code − <see cref="TensorFormat.ZeroCode"/>) · scale; one fp16 scale per group.</summary>
+    Symmetric,
+
+    /// <summary>value = code · scale + min; fp16 scale and fp16 min per group.</summary>
+    Asymmetric,
+}
+
+/// <summary>
+/// One row of the traits table (ggml's type-traits idea): everything the writer, the validator, the quantizers and the
+/// kernels need to know about a storage type.
+/// <para>
+/// Packed (quantized) tensors are quantized along their last dimension (the row: a matrix's input dimension), whose
+/// length must be a multiple of <see cref="TensorFormats.BlockSize"/> (32). Each row is cut into groups of
+/// <see cref="GroupSize"/> consecutive values, the last group of a row being shorter when the group size does not divide
+/// the row (stories15M's 288 = 4·64 + 32); every group is a whole number of 32-value blocks. Stored <b>planar</b>, in the
+/// order the kernels stream them:
+/// <code>
+/// [codes]  rows × cols·bits/8 bytes, row-major; int8: one sbyte per value; int4: every 32-value block takes 16 bytes,
+///          byte j holding value j in its low nibble and value j + 16 in its high nibble (ggml's Q4_0 order, whatever
+///          the group size: a kernel unpacks a block with one AND and one shift)
+/// [scales] rows × groups fp16 (IEEE binary16 bits, little-endian), row-major
+/// [mins]   rows × groups fp16, asymmetric types only
+/// </code>
+/// See <see cref="PackedLayout"/> for the offsets.
+/// </para>
+/// </summary>
+public sealed record TensorFormat(TensorType Type, string Name, int Bits, int GroupSize, QuantScheme Scheme)
+{
+    public bool IsPacked => Scheme != QuantScheme.None;
+
+    /// <summary>Smallest and largest code; symmetric int8 uses −127..127 (ggml's Q8_0), int4 0..15.</summary>
+    public int MinCode => Bits == 8 ? -127 : 0;
+
+    public int MaxCode => Bits == 8 ? 127 : 15;
+
+    /// <summary>The code that means 0 in a symmetric type (0 for int8, 8 for int4).</summary>
+    public int ZeroCode => Scheme == QuantScheme.Symmetric && Bits == 4 ? 8 : 0;
+
+    /// <summary>Bytes of codes per full group.</summary>
+    public int CodeBytesPerGroup => IsPacked ? GroupSize * Bits / 8 : 0;
+
+    /// <summary>Bytes of parameters per group: an fp16 scale, and an fp16 min when asymmetric.</summary>
+    public int ParamBytesPerGroup => Scheme switch { QuantScheme.Symmetric => 2, QuantScheme.Asymmetric => 4, _ => 0 };
+
+    /// <summary>Bytes per full group, codes and parameters.</summary>
+    public int BytesPerGroup => CodeBytesPerGroup + ParamBytesPerGroup;
+
+    /// <summary>Storage bits per weight, parameters included, for rows that the group size divides (q4_g32_sym: 4.5).</summary>
+    public double BitsPerWeight => IsPacked ? 8.0 * BytesPerGroup / GroupSize : Bits;
+
+    /// <summary>Groups in a row of <paramref name="cols"/> values (the last one possibly shorter).</summary>
+    public long GroupsPerRow(long cols) => (cols + GroupSize - 1) / GroupSize;
+
+    /// <summary>
+    /// The bytes a tensor of this type and shape occupies; null when the shape does not fit the type (a packed type needs
+    /// a last dimension that is a multiple of <see cref="TensorFormats.BlockSize"/>); long.MaxValue when the size overflows.
+    /// </summary>
+    public long? ByteLength(ReadOnlySpan<long> shape)
+    {
+        if (shape.Length == 0) return null;
+        foreach (var d in shape) if (d <= 0) return null;
+        if (!IsPacked)
+        {
+            long bytes = Bits / 8;
+            foreach (var d in shape) bytes = bytes > long.MaxValue / d ? long.MaxValue : bytes * d;
+            return bytes;
+        }
+        var cols = shape[^1];
+        if (cols % TensorFormats.BlockSize != 0 || cols > int.MaxValue) return null;
+        var rowBytes = cols * Bits / 8 + GroupsPerRow(cols) * ParamBytesPerGroup;
+        var total = rowBytes;
+        foreach (var d in shape[..^1]) total = total > long.MaxValue / d ? long.MaxValue : total * d;
+        return total;
+    }
+
+    /// <summary>Offsets of the planes of a packed [rows, cols] tensor.</summary>
+    public PackedLayout Layout(long rows, long cols)
+    {
+        if (!IsPacked) throw new InvalidOperationException($"{Name} is not a packed type.");
+        if (cols % TensorFormats.BlockSize != 0)
+            throw new ArgumentException($"{Name} needs a row length that is a multiple of {TensorFormats.BlockSize}; it is {cols}.", nameof(cols));
+        var groups = GroupsPerRow(cols);
+        var rowCodeBytes = cols * Bits / 8;
+        var scales = checked(rows * rowCodeBytes);
+        var mins = Scheme == QuantScheme.Asymmetric ? checked(scales + rows * groups * 2) : -1;
+        return new PackedLayout(this, rows, cols, groups, rowCodeBytes, scales, mins, checked(scales + rows * groups * ParamBytesPerGroup));
+    }
+
+    public override string ToString() => Name;
+}
+
+/// <summary>Where the planes of one packed [rows, cols] tensor are, in bytes from its start.</summary>
+public readonly record struct PackedLayout(
+    TensorFormat Format, long Rows, long Cols, long GroupsPerRow, long RowCodeBytes, long ScalesOffset, long MinsOffset, long TotalBytes)
+{
+    public long CodesOffset(long row) => row * RowCodeBytes;
+
+    /// <summary>Values in group <paramref name="group"/> of a row: the group size, or fewer for the last group.</summary>
+    public int GroupLength(long group) => (int)Math.Min(Format.GroupSize, Cols - group * Format.GroupSize);
+
+    /// <summary>Byte offset of the fp16 scale of (row, group).</summary>
+    public long ScaleOffset(long row, long group) => ScalesOffset + (row * GroupsPerRow + group) * 2;
+
+    /// <summary>Byte offset of the fp16 min of (row, group); asymmetric types only.</summary>
+    public long MinOffset(long row, long group) => MinsOffset + (row * GroupsPerRow + group) * 2;
+}
+
+/// <summary>The traits table: one row per storage type. Tests loop over <see cref="All"/>.</summary>
+public static class TensorFormats
+{
+    public static readonly IReadOnlyList<TensorFormat> All =
+    [
+        new(TensorType.F32, "f32", 32, 1, QuantScheme.None),
+        new(TensorType.U8, "u8", 8, 1, QuantScheme.None),
+        new(TensorType.F16, "f16", 16, 1, QuantScheme.None),
+        new(TensorType.Q8G32, "q8_g32", 8, 32, QuantScheme.Symmetric),
+        new(TensorType.Q8G64, "q8_g64", 8, 64, QuantScheme.Symmetric),
+        new(TensorType.Q8G128, "q8_g128", 8, 128, QuantScheme.Symmetric),
+        new(TensorType.Q4G32Sym, "q4_g32_sym", 4, 32, QuantScheme.Symmetric),
+        new(TensorType.Q4G64Sym, "q4_g64_sym", 4, 64, QuantScheme.Symmetric),
+        new(TensorType.Q4G128Sym, "q4_g128_sym", 4, 128, QuantScheme.Symmetric),
+        new(TensorType.Q4G32Asym, "q4_g32_asym", 4, 32, QuantScheme.Asymmetric),
+        new(TensorType.Q4G64Asym, "q4_g64_asym", 4, 64, QuantScheme.Asymmetric),
+        new(TensorType.Q4G128Asym, "q4_g128_asym", 4, 128, QuantScheme.Asymmetric),
+    ];
+
+    private static readonly TensorFormat[] ByType = All.OrderBy(f => (int)f.Type).ToArray();
+
+    /// <summary>Packed rows are whole 32-value blocks (the unit of the int4 nibble order and of the kernels' loops).</summary>
+    public const int BlockSize = 32;
+
+    /// <summary>Group sizes the packed types come in.</summary>
+    public static readonly IReadOnlyList<int> GroupSizes = [32, 64, 128];
+
+    public static TensorFormat Of(TensorType type)
+        => (uint)type < (uint)ByType.Length && ByType[(int)type].Type == type
+            ? ByType[(int)type]
+            : throw new ArgumentOutOfRangeException(nameof(type), type, null);
+
+    /// <summary>The packed type with these properties, or null (e.g. 3 bits, group 48).</summary>
+    public static TensorFormat? Find(int bits, int groupSize, QuantScheme scheme)
+        => All.FirstOrDefault(f => f.Bits == bits && f.GroupSize == groupSize && f.Scheme == scheme);
+}

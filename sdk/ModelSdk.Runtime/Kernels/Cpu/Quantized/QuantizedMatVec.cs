@@ -1,0 +1,308 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using ModelSdk.Quantization;
+using ModelSdk.Runtime.Kernels.Reference;
+using ModelSdk.Tensors;
+
+namespace ModelSdk.Runtime.Kernels.Cpu.Quantized;
+
+/// <summary>
+/// Fused dequantize + matrix-vector product over a range of rows, <c>y[r] (+)= W[r,:] · x</c>, for every packed and
+/// half-precision type of the traits table. No dequantized copy of the weights exists anywhere.
+/// <para>
+/// Packed int8/int4 weights meet int16 activations: x is quantized once per call per 32-value block
+/// (<see cref="QuantizedActivations"/>), each block's codes are widened to int16 in registers (int4: one AND and one
+/// shift split a block's 16 bytes into its 32 codes, then <c>vpmovzxbw</c>; int8: <c>vpmovsxbw</c>), multiplied with the
+/// activations and summed in pairs to int32 by <c>vpmaddwd</c> — exact — then converted and scaled by weight scale ×
+/// activation scale with one FMA. Symmetric int4's zero code (8) and asymmetric int4's min are one per-group term each
+/// (<c>−8·d·Σx</c>, <c>min·Σx</c>) added per row. Per row the fp16 scales are widened 8 at a time into a small buffer,
+/// already multiplied by the activation scales.
+/// </para>
+/// <para>
+/// fp16 weights are widened to fp32 16 at a time by the exponent-rebias trick and meet fp32 activations.
+/// </para>
+/// Paths: AVX-512BW (<see cref="VectorWidth.V512"/>: a block per instruction), AVX2 (<see cref="VectorWidth.V256"/>: half
+/// a block); narrower widths run the scalar reference <see cref="QuantizedMatVecReference"/>, which defines the results.
+/// </summary>
+internal static unsafe class QuantizedMatVec
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Rows(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd, bool accumulate, VectorWidth width)
+    {
+        if (rowStart >= rowEnd) return;
+        if (w.IsF32)
+        {
+            MatVec.Rows(w.F32Data, x, y, w.Cols, rowStart, rowEnd, accumulate, width);
+            return;
+        }
+        var simd = width switch
+        {
+            VectorWidth.V512 when Avx512BW.IsSupported => 512,
+            VectorWidth.V256 when Avx2.IsSupported && Fma.IsSupported => 256,
+            _ => 0,
+        };
+        if (w.Type == TensorType.F16)
+        {
+            if (simd == 512) F16Rows512(w, x, y, rowStart, rowEnd, accumulate);
+            else if (simd == 256) F16Rows256(w, x, y, rowStart, rowEnd, accumulate);
+            else QuantizedMatVecReference.Rows(w, x, y, rowStart, rowEnd, accumulate);
+            return;
+        }
+
+        var a = QuantizedActivations.For(x, w.Cols, w.GroupSize);
+        if (simd == 0)
+        {
+            QuantizedMatVecReference.Rows(w, a, y, rowStart, rowEnd, accumulate);
+            return;
+        }
+        for (var r = rowStart; r < rowEnd; r++)
+        {
+            var offset = PrepareRow256(w, r, a);
+            var codes = w.Data + (long)r * w.RowCodeBytes;
+            var dot = (simd, w.Bits) switch
+            {
+                (512, 8) => Q8Dot512(codes, a.Values, a.RowScales, a.Blocks),
+                (512, _) => Q4Dot512(codes, a.Values, a.RowScales, a.Blocks),
+                (_, 8) => Q8Dot256(codes, a.Values, a.RowScales, a.Blocks),
+                _ => Q4Dot256(codes, a.Values, a.RowScales, a.Blocks),
+            };
+            var sum = dot + offset;
+            if (accumulate) y[r] += sum;
+            else y[r] = sum;
+        }
+    }
+
+    /// <summary>
+    /// Fills <see cref="QuantizedActivations.RowScales"/> with weight scale × activation scale per block and returns the
+    /// row's offset term: −8·Σ_g d_g·Σx_g for symmetric int4 (its codes are unsigned), Σ_g min_g·Σx_g for asymmetric int4.
+    /// The reference calls it too.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float PrepareRow(in WeightMatrix w, int row, QuantizedActivations a)
+    {
+        var groups = w.GroupsPerRow;
+        var scales = w.Scales + (long)row * groups;
+        var mins = w.Mins + (long)row * groups;
+        var blocksPerGroup = w.GroupSize / 32;
+        float offset = 0;
+        for (var g = 0; g < groups; g++)
+        {
+            var d = HalfBits.ToFloat(scales[g]);
+            if (w.Asymmetric) offset += HalfBits.ToFloat(mins[g]) * a.GroupSums[g];
+            else if (w.Bits == 4) offset -= 8 * d * a.GroupQuantizedSums[g];
+            var end = Math.Min(a.Blocks, (g + 1) * blocksPerGroup);
+            for (var b = g * blocksPerGroup; b < end; b++) a.RowScales[b] = d * a.Scales[b];
+        }
+        return offset;
+    }
+
+    /// <summary><see cref="PrepareRow"/> vectorized (AVX2): the same block scales bit for bit, the offset summed in another order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float PrepareRow256(in WeightMatrix w, int row, QuantizedActivations a)
+    {
+        var groups = w.GroupsPerRow;
+        var d = a.RowWeightScales;
+        Widen(w.Scales + (long)row * groups, d, groups);
+        float offset = 0;
+        if (w.Asymmetric)
+        {
+            Widen(w.Mins + (long)row * groups, a.RowWeightMins, groups);
+            offset = Dot(a.RowWeightMins, a.GroupSums, groups);
+        }
+        else if (w.Bits == 4)
+        {
+            offset = -8 * Dot(d, a.GroupQuantizedSums, groups);
+        }
+        var s = a.RowScales;
+        if (w.GroupSize == 32)
+        {
+            var b = 0;
+            for (; b + 8 <= a.Blocks; b += 8) (Vector256.Load(d + b) * Vector256.Load(a.Scales + b)).Store(s + b);
+            for (; b < a.Blocks; b++) s[b] = d[b] * a.Scales[b];
+        }
+        else
+        {
+            var blocksPerGroup = w.GroupSize / 32;
+            for (var g = 0; g < groups; g++)
+            {
+                var end = Math.Min(a.Blocks, (g + 1) * blocksPerGroup);
+                for (var b = g * blocksPerGroup; b < end; b++) s[b] = d[g] * a.Scales[b];
+            }
+        }
+        return offset;
+
+        static void Widen(ushort* halves, float* floats, int count)
+        {
+            var i = 0;
+            for (; i + 8 <= count; i += 8) HalfToFloat256(halves + i).Store(floats + i);
+            for (; i < count; i++) floats[i] = HalfBits.ToFloat(halves[i]);
+        }
+
+        static float Dot(float* p, float* q, int count)
+        {
+            var acc = Vector256<float>.Zero;
+            var i = 0;
+            for (; i + 8 <= count; i += 8) acc = Fma.MultiplyAdd(Vector256.Load(p + i), Vector256.Load(q + i), acc);
+            var sum = Vector256.Sum(acc);
+            for (; i < count; i++) sum += p[i] * q[i];
+            return sum;
+        }
+    }
+
+    // ---------------------------------------------------------------- integer block dots (codes · int16 activations)
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float Q4Dot256(byte* codes, short* x, float* s, int blocks)
+    {
+        Vector256<float> a0 = default, a1 = default;
+        var b = 0;
+        for (; b + 2 <= blocks; b += 2)
+        {
+            a0 = Fma.MultiplyAdd(Q4Block256(codes + b * 16, x + b * 32), Vector256.Create(s[b]), a0);
+            a1 = Fma.MultiplyAdd(Q4Block256(codes + (b + 1) * 16, x + (b + 1) * 32), Vector256.Create(s[b + 1]), a1);
+        }
+        if (b < blocks) a0 = Fma.MultiplyAdd(Q4Block256(codes + b * 16, x + b * 32), Vector256.Create(s[b]), a0);
+        return Vector256.Sum(a0 + a1);
+    }
+
+    /// <summary>One int4 block (16 bytes: codes 0..15 low, 16..31 high) · 32 int16 activations, as 8 int32 partial sums converted to fp32.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q4Block256(byte* codes, short* x)
+    {
+        var c = Vector128.Load(codes);
+        var mask = Vector128.Create((byte)0x0F);
+        var lo = Avx2.ConvertToVector256Int16(c & mask);
+        var hi = Avx2.ConvertToVector256Int16(Sse2.ShiftRightLogical(c.AsUInt16(), 4).AsByte() & mask);
+        var sums = Avx2.MultiplyAddAdjacent(lo, Vector256.Load(x)) + Avx2.MultiplyAddAdjacent(hi, Vector256.Load(x + 16));
+        return Avx.ConvertToVector256Single(sums);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float Q8Dot256(byte* codes, short* x, float* s, int blocks)
+    {
+        Vector256<float> a0 = default, a1 = default;
+        var b = 0;
+        for (; b + 2 <= blocks; b += 2)
+        {
+            a0 = Fma.MultiplyAdd(Q8Block256((sbyte*)codes + b * 32, x + b * 32), Vector256.Create(s[b]), a0);
+            a1 = Fma.MultiplyAdd(Q8Block256((sbyte*)codes + (b + 1) * 32, x + (b + 1) * 32), Vector256.Create(s[b + 1]), a1);
+        }
+        if (b < blocks) a0 = Fma.MultiplyAdd(Q8Block256((sbyte*)codes + b * 32, x + b * 32), Vector256.Create(s[b]), a0);
+        return Vector256.Sum(a0 + a1);
+    }
+
+    /// <summary>One int8 block · 32 int16 activations (|sum| ≤ 32·127·32767 fits int32).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q8Block256(sbyte* codes, short* x)
+    {
+        var sums = Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(codes), Vector256.Load(x))
+            + Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(codes + 16), Vector256.Load(x + 16));
+        return Avx.ConvertToVector256Single(sums);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float Q4Dot512(byte* codes, short* x, float* s, int blocks)
+    {
+        Vector512<float> a0 = default, a1 = default;
+        var b = 0;
+        for (; b + 2 <= blocks; b += 2)
+        {
+            a0 = Avx512F.FusedMultiplyAdd(Q4Block512(codes + b * 16, x + b * 32), Vector512.Create(s[b]), a0);
+            a1 = Avx512F.FusedMultiplyAdd(Q4Block512(codes + (b + 1) * 16, x + (b + 1) * 32), Vector512.Create(s[b + 1]), a1);
+        }
+        if (b < blocks) a0 = Avx512F.FusedMultiplyAdd(Q4Block512(codes + b * 16, x + b * 32), Vector512.Create(s[b]), a0);
+        return Vector512.Sum(a0 + a1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Q4Block512(byte* codes, short* x)
+    {
+        var c = Vector128.Load(codes);
+        var mask = Vector128.Create((byte)0x0F);
+        var q = Vector256.Create(c & mask, Sse2.ShiftRightLogical(c.AsUInt16(), 4).AsByte() & mask); // the block's 32 codes in order
+        return Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(q), Vector512.Load(x)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float Q8Dot512(byte* codes, short* x, float* s, int blocks)
+    {
+        Vector512<float> a0 = default, a1 = default;
+        var b = 0;
+        for (; b + 2 <= blocks; b += 2)
+        {
+            a0 = Avx512F.FusedMultiplyAdd(Q8Block512((sbyte*)codes + b * 32, x + b * 32), Vector512.Create(s[b]), a0);
+            a1 = Avx512F.FusedMultiplyAdd(Q8Block512((sbyte*)codes + (b + 1) * 32, x + (b + 1) * 32), Vector512.Create(s[b + 1]), a1);
+        }
+        if (b < blocks) a0 = Avx512F.FusedMultiplyAdd(Q8Block512((sbyte*)codes + b * 32, x + b * 32), Vector512.Create(s[b]), a0);
+        return Vector512.Sum(a0 + a1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Q8Block512(sbyte* codes, short* x)
+        => Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Vector256.Load(codes)), Vector512.Load(x)));
+
+    // ---------------------------------------------------------------- fp16 (fp32 activations)
+
+    /// <summary>16 fp16 values to fp32: rebias the exponent by multiplying the shifted magnitude with 2^112, then restore the sign.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> HalfToFloat512(ushort* p)
+    {
+        var h = Avx512F.ConvertToVector512UInt32(Vector256.Load(p));
+        var magnitude = Vector512.ShiftLeft(h & Vector512.Create(0x7fffu), 13).AsSingle() * Vector512.Create(5.192296858534828e+33f);
+        return (magnitude.AsUInt32() | Vector512.ShiftLeft(h & Vector512.Create(0x8000u), 16)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void F16Rows512(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd, bool accumulate)
+    {
+        int cols = w.Cols, blockCols = cols - cols % 32, vectorCols = cols - cols % 16;
+        for (var r = rowStart; r < rowEnd; r++)
+        {
+            var row = (ushort*)w.Data + (long)r * cols;
+            Vector512<float> a0 = default, a1 = default;
+            var c = 0;
+            for (; c < blockCols; c += 32)
+            {
+                a0 = Vector512.FusedMultiplyAdd(HalfToFloat512(row + c), Vector512.Load(x + c), a0);
+                a1 = Vector512.FusedMultiplyAdd(HalfToFloat512(row + c + 16), Vector512.Load(x + c + 16), a1);
+            }
+            for (; c < vectorCols; c += 16) a0 = Vector512.FusedMultiplyAdd(HalfToFloat512(row + c), Vector512.Load(x + c), a0);
+            var sum = Vector512.Sum(a0 + a1);
+            for (; c < cols; c++) sum += HalfBits.ToFloat(row[c]) * x[c];
+            if (accumulate) y[r] += sum;
+            else y[r] = sum;
+        }
+    }
+
+    /// <summary>8 fp16 values to fp32 (see <see cref="HalfToFloat512"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> HalfToFloat256(ushort* p)
+    {
+        var h = Avx2.ConvertToVector256Int32(p).AsUInt32();
+        var magnitude = Vector256.ShiftLeft(h & Vector256.Create(0x7fffu), 13).AsSingle() * Vector256.Create(5.192296858534828e+33f);
+        return (magnitude.AsUInt32() | Vector256.ShiftLeft(h & Vector256.Create(0x8000u), 16)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void F16Rows256(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd, bool accumulate)
+    {
+        int cols = w.Cols, blockCols = cols - cols % 16, vectorCols = cols - cols % 8;
+        for (var r = rowStart; r < rowEnd; r++)
+        {
+            var row = (ushort*)w.Data + (long)r * cols;
+            Vector256<float> a0 = default, a1 = default;
+            var c = 0;
+            for (; c < blockCols; c += 16)
+            {
+                a0 = Vector256.FusedMultiplyAdd(HalfToFloat256(row + c), Vector256.Load(x + c), a0);
+                a1 = Vector256.FusedMultiplyAdd(HalfToFloat256(row + c + 8), Vector256.Load(x + c + 8), a1);
+            }
+            for (; c < vectorCols; c += 8) a0 = Vector256.FusedMultiplyAdd(HalfToFloat256(row + c), Vector256.Load(x + c), a0);
+            var sum = Vector256.Sum(a0 + a1);
+            for (; c < cols; c++) sum += HalfBits.ToFloat(row[c]) * x[c];
+            if (accumulate) y[r] += sum;
+            else y[r] = sum;
+        }
+    }
+}

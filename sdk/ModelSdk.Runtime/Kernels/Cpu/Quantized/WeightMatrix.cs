@@ -1,0 +1,65 @@
+using ModelSdk.Tensors;
+
+namespace ModelSdk.Runtime.Kernels.Cpu.Quantized;
+
+/// <summary>
+/// A [rows, cols] weight matrix as the kernels read it: its storage type (the traits table, <see cref="TensorFormats"/>)
+/// and native pointers to its planes (codes, fp16 scales, fp16 mins; see <see cref="TensorFormat"/> for the layout).
+/// For f32 and f16 only <see cref="Data"/> is used. Valid as long as the memory it points at.
+/// </summary>
+internal readonly unsafe struct WeightMatrix
+{
+    public WeightMatrix(TensorType type, void* data, int rows, int cols)
+    {
+        Type = type;
+        Data = (byte*)data;
+        Rows = rows;
+        Cols = cols;
+        var format = TensorFormats.Of(type);
+        Bits = format.Bits;
+        Asymmetric = format.Scheme == QuantScheme.Asymmetric;
+        if (format.IsPacked)
+        {
+            var layout = format.Layout(rows, cols);
+            GroupSize = format.GroupSize;
+            GroupsPerRow = (int)layout.GroupsPerRow;
+            Scales = (ushort*)(Data + layout.ScalesOffset);
+            Mins = Asymmetric ? (ushort*)(Data + layout.MinsOffset) : null;
+            RowCodeBytes = (int)layout.RowCodeBytes;
+        }
+    }
+
+    public static WeightMatrix F32(float* data, int rows, int cols) => new(TensorType.F32, data, rows, cols);
+
+    public TensorType Type { get; }
+
+    /// <summary>The tensor's first byte: fp32/fp16 values, or the codes plane of a packed type.</summary>
+    public byte* Data { get; }
+
+    public int Rows { get; }
+
+    public int Cols { get; }
+
+    public int Bits { get; }
+
+    public bool Asymmetric { get; }
+
+    public int GroupSize { get; }
+
+    public int GroupsPerRow { get; }
+
+    public int RowCodeBytes { get; }
+
+    /// <summary>fp16 scales, [rows][groups].</summary>
+    public ushort* Scales { get; }
+
+    /// <summary>fp16 mins, [rows][groups] (asymmetric types only).</summary>
+    public ushort* Mins { get; }
+
+    public bool IsF32 => Type == TensorType.F32;
+
+    public float* F32Data => (float*)Data;
+
+    /// <summary>Total bytes of the matrix (what one matrix-vector product reads).</summary>
+    public long ByteLength => TensorFormats.Of(Type).ByteLength([Rows, Cols])!.Value;
+}

@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using ModelSdk.Architecture;
+using ModelSdk.Compression.Passes;
+using ModelSdk.Compression.Pipeline;
+using ModelSdk.Quantization;
+using ModelSdk.Runtime;
+using ModelSdk.Runtime.Kernels;
+using ModelSdk.Runtime.Kernels.Cpu.Quantized;
+using ModelSdk.Runtime.Llama;
+using ModelSdk.Tensors;
+
+namespace ModelSdk.Benchmarks;
+
+/// <summary>
+/// Decode speed per weight format (<c>--formats</c>): single-thread fused dequantize-matvec GB/s per format and width,
+/// stories15M compressed by each RTN pass, and the TinyLlama-1.1B shape with random weights quantized in memory, at 1
+/// and N threads, each with the memory read bandwidth measured in the same run.
+/// </summary>
+internal static unsafe class QuantizedBenchmarks
+{
+    /// <summary>The formats measured, with the pass that produces each (stories15M) — group 32 as in the reference table.</summary>
+    private static readonly (TensorType Type, string Quantize, (string, string)[] Options)[] Formats =
+    [
+        (TensorType.F32, "none", []),
+        (TensorType.F16, "f16", []),
+        (TensorType.Q8G32, "rtn-int8", []),
+        (TensorType.Q4G32Sym, "rtn-int4", []),
+        (TensorType.Q4G32Asym, "rtn-int4", [("Symmetric", "false")]),
+        (TensorType.Q4G128Sym, "rtn-int4", [("GroupSize", "128")]),
+    ];
+
+    public static int Run(int maxThreads, bool tinyLlama, int tinyTokens, string repo)
+    {
+        int[] threadCounts = maxThreads == 1 ? [1] : [1, maxThreads];
+        var rows = new List<string[]>();
+        rows.AddRange(KernelRows());
+        var bandwidth = new Dictionary<int, double>();
+        foreach (var t in threadCounts)
+        {
+            bandwidth[t] = MemoryBandwidth.Read(t);
+            rows.Add(["memory read (sum over 1 GiB)", $"{t}", "", $"{bandwidth[t] / 1e9:F1} GB/s", "", ""]);
+        }
+
+        var models = Path.GetFullPath(Path.Combine(repo, "..", "shared", "models"));
+        var temp = Directory.CreateTempSubdirectory("modelsdk-bench-formats-");
+        try
+        {
+            foreach (var (type, quantize, options) in Formats)
+            {
+                var artifact = Path.Combine(temp.FullName, $"stories15M-{type.ToManifestName()}.msdk");
+                var passes = PassRegistry.Create(quantize, new PassOptions(options.Select(o => new KeyValuePair<string, string>(o.Item1, o.Item2))));
+                ModelCompiler.Compile(ModelCompiler.Plan(new CompileRequest(Path.Combine(models, "stories15M.bin"), Path.Combine(models, "tokenizer.model"), "0.1.0")
+                { Passes = passes }), artifact);
+                foreach (var t in threadCounts)
+                {
+                    using var model = LanguageModel.Load(artifact, new LoadOptions { Threads = t });
+                    var bytes = model.Transformer.Weights.BytesPerToken;
+                    Stories.Decode(model);
+                    var decode = Enumerable.Range(0, 5).Select(_ => Stories.Decode(model)).Max();
+                    rows.Add(["stories15M decode (256 positions, greedy)", $"{t}", type.ToManifestName(), $"{decode:F0} tok/s",
+                        $"{bytes * decode / 1e9:F1}", $"{bytes * decode / bandwidth[t]:F2}"]);
+                }
+            }
+        }
+        finally
+        {
+            temp.Delete(recursive: true);
+        }
+
+        if (tinyLlama)
+        {
+            var config = new LlamaConfig
+            {
+                Dim = 2048, HiddenDim = 5632, Layers = 22, Heads = 32, KvHeads = 4, VocabSize = 32000, ContextLength = 2048,
+                SharedClassifier = false,
+            };
+            foreach (var (type, _, _) in Formats)
+            {
+                var watch = Stopwatch.StartNew();
+                using LlamaWeights weights = type == TensorType.F32 ? NativeLlamaWeights.Random(config, seed: 42) : new PackedRandomWeights(config, type, seed: 42);
+                Console.Error.WriteLine($"TinyLlama-1.1B shape, {type.ToManifestName()}: {weights.BytesPerToken / 1e9:F2} GB per token, made in {watch.Elapsed.TotalSeconds:F1} s");
+                foreach (var t in threadCounts)
+                {
+                    using var transformer = new LlamaTransformer(weights, t, ownsWeights: false);
+                    var tokS = Enumerable.Range(0, 2).Select(_ => TinyLlama.Decode(transformer, tinyTokens)).Max();
+                    rows.Add([$"TinyLlama-1.1B shape decode (random weights, {tinyTokens} tokens)", $"{t}", type.ToManifestName(), $"{tokS:F2} tok/s",
+                        $"{weights.BytesPerToken * tokS / 1e9:F1}", $"{weights.BytesPerToken * tokS / bandwidth[t]:F2}"]);
+                }
+            }
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("| measurement | threads | format | result | weights GB/s | ratio to read bandwidth |");
+        Console.WriteLine("|---|---:|---|---:|---:|---:|");
+        foreach (var row in rows) Console.WriteLine($"| {string.Join(" | ", row)} |");
+        Console.WriteLine();
+        Console.WriteLine("weights GB/s = bytes of weights one decode step reads (packed: codes + scales) x tok/s; best of several runs.");
+        return 0;
+    }
+
+    /// <summary>Single-thread fused dequantize-matvec throughput (weight bytes read per second) for each format and width.</summary>
+    private static List<string[]> KernelRows()
+    {
+        var table = new List<string[]>();
+        (int Rows, int Cols)[] shapes = [(32000, 288), (5632, 2048)];
+        foreach (var (rows, cols) in shapes)
+        foreach (var (type, _, _) in Formats)
+        {
+            var bytes = Pack(type, RandomValues(rows, cols, (ulong)cols), rows, cols);
+            var data = (byte*)NativeMemory.AlignedAlloc((nuint)bytes.Length, 64);
+            var x = (float*)NativeMemory.AlignedAlloc((nuint)(cols * 4), 64);
+            var y = (float*)NativeMemory.AlignedAlloc((nuint)(rows * 4), 64);
+            try
+            {
+                bytes.CopyTo(new Span<byte>(data, bytes.Length));
+                new Span<float>(x, cols).Fill(0.5f);
+                var w = new WeightMatrix(type, data, rows, cols);
+                var repeats = (int)Math.Clamp(2_000_000_000L / bytes.Length, 3, 20000);
+                var results = new List<string>();
+                foreach (var width in VectorWidths.Accelerated.Where(v => v is VectorWidth.V512 or VectorWidth.V256))
+                {
+                    for (var i = 0; i < Math.Min(repeats, 20); i++) QuantizedMatVec.Rows(w, x, y, 0, rows, false, width);
+                    var best = double.MaxValue;
+                    for (var round = 0; round < 3; round++)
+                    {
+                        var watch = Stopwatch.StartNew();
+                        for (var i = 0; i < repeats; i++) QuantizedMatVec.Rows(w, x, y, 0, rows, false, width);
+                        best = Math.Min(best, watch.Elapsed.TotalSeconds / repeats);
+                    }
+                    results.Add($"{width} {bytes.Length / best / 1e9:F1} GB/s = {(double)rows * cols / best / 1e9:F1} Gweights/s");
+                }
+                table.Add([$"fused matvec {rows}x{cols} ({bytes.Length / 1e6:F1} MB)", "1", type.ToManifestName(), string.Join("; ", results), "", ""]);
+            }
+            finally
+            {
+                NativeMemory.AlignedFree(data);
+                NativeMemory.AlignedFree(x);
+                NativeMemory.AlignedFree(y);
+            }
+        }
+        return table;
+    }
+
+    private static float[] RandomValues(int rows, int cols, ulong seed)
+    {
+        var values = new float[(long)rows * cols];
+        NativeLlamaWeights.FillRandom("bench", values, cols, seed);
+        return values;
+    }
+
+    /// <summary>A matrix's bytes in <paramref name="type"/> (RTN for packed types).</summary>
+    internal static byte[] Pack(TensorType type, float[] values, int rows, int cols)
+    {
+        var format = TensorFormats.Of(type);
+        if (format.IsPacked) return PackedTensor.QuantizeRtn(format, values, rows, cols).Data;
+        if (type == TensorType.F32) return MemoryMarshal.AsBytes(values.AsSpan()).ToArray();
+        var halves = new ushort[values.Length];
+        Parallel.For(0, rows, r =>
+        {
+            for (var c = 0; c < cols; c++) halves[(long)r * cols + c] = HalfBits.FromFloat(values[(long)r * cols + c]);
+        });
+        return MemoryMarshal.AsBytes(halves.AsSpan()).ToArray();
+    }
+
+    /// <summary>
+    /// Random weights (<see cref="NativeLlamaWeights.FillRandom"/>'s values) stored in one format in a huge-page block, as
+    /// a quantized artifact's weights are: each matrix is generated in fp32, quantized, and only its packed bytes kept.
+    /// </summary>
+    private sealed class PackedRandomWeights : LlamaWeights
+    {
+        private readonly List<nint> _blocks = [];
+
+        public PackedRandomWeights(LlamaConfig config, TensorType type, ulong seed) : base(config)
+        {
+            int dim = config.Dim, kv = config.KvDim, hidden = config.HiddenDim;
+            float* Matrix(string name, int rows, int cols)
+            {
+                var values = new float[(long)rows * cols];
+                NativeLlamaWeights.FillRandom(name, values, cols, seed);
+                var bytes = Pack(type, values, rows, cols);
+                var block = (byte*)ModelSdk.Runtime.Memory.HugePages.Allocate((nuint)bytes.Length);
+                _blocks.Add((nint)block);
+                bytes.CopyTo(new Span<byte>(block, bytes.Length));
+                return (float*)block;
+            }
+            float* Norm(int length)
+            {
+                var block = (float*)ModelSdk.Runtime.Memory.HugePages.Allocate((nuint)(length * sizeof(float)));
+                _blocks.Add((nint)block);
+                new Span<float>(block, length).Fill(1f);
+                return block;
+            }
+            TokenEmbedding = Matrix("tok_embeddings", config.VocabSize, dim);
+            EmbeddingType = type;
+            FinalNorm = Norm(dim);
+            Classifier = Matrix("output", config.VocabSize, dim);
+            ClassifierType = type;
+            for (var l = 0; l < config.Layers; l++)
+            {
+                Layers[l] = new LayerWeights
+                {
+                    AttentionNorm = Norm(dim),
+                    Wq = Matrix($"layers.{l}.attention.wq", dim, dim),
+                    Wk = Matrix($"layers.{l}.attention.wk", kv, dim),
+                    Wv = Matrix($"layers.{l}.attention.wv", kv, dim),
+                    Wo = Matrix($"layers.{l}.attention.wo", dim, dim),
+                    FfnNorm = Norm(dim),
+                    W1 = Matrix($"layers.{l}.feed_forward.w1", hidden, dim),
+                    W2 = Matrix($"layers.{l}.feed_forward.w2", dim, hidden),
+                    W3 = Matrix($"layers.{l}.feed_forward.w3", hidden, dim),
+                    Type = type,
+                };
+            }
+        }
+
+        public override void Dispose()
+        {
+            foreach (var block in _blocks) ModelSdk.Runtime.Memory.HugePages.Free((void*)block);
+            _blocks.Clear();
+        }
+    }
+}
