@@ -24,10 +24,17 @@ public sealed class AllocationTests
             return GC.GetAllocatedBytesForCurrentThread() - before;
         }
         Allocated(150, out _); // warm-up: pooled session, JIT
-        var few = Allocated(8, out var fewTokens);
-        var many = Allocated(150, out var manyTokens);
-        Assert.True(manyTokens > fewTokens + 50, $"only {manyTokens} tokens");
-        var perToken = (double)(many - few) / (manyTokens - fewTokens);
-        Assert.True(perToken < 16, $"{perToken:F1} bytes per token ({few} bytes for {fewTokens} tokens, {many} for {manyTokens})");
+        // A real per-token allocation shows in every attempt; a one-off (tiering, a timer) on a loaded machine does not.
+        var report = "";
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var few = Allocated(8, out var fewTokens);
+            var many = Allocated(150, out var manyTokens);
+            Assert.True(manyTokens > fewTokens + 50, $"only {manyTokens} tokens");
+            var perToken = (double)(many - few) / (manyTokens - fewTokens);
+            if (perToken < 16) return;
+            report += $"{perToken:F1} bytes per token ({few} bytes for {fewTokens} tokens, {many} for {manyTokens}); ";
+        }
+        Assert.Fail(report);
     }
 }
