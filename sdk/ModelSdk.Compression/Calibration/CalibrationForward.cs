@@ -260,6 +260,36 @@ public sealed unsafe class CalibrationForward
         return gram;
     }
 
+    /// <summary>
+    /// Σ over tokens of a bᵀ... precisely C[i, j] = Σ_t a[t, i] · b[t, j] (a.Width × b.Width, double), formed per sequence
+    /// in fp32 and added in double in a fixed order, like <see cref="Gram"/>.
+    /// </summary>
+    public double[] CrossGram(Activations a, Activations b)
+    {
+        if (a.Tokens != b.Tokens) throw new ArgumentException("a and b must have the same tokens.");
+        int n = a.Width, m = b.Width;
+        var sequences = Sequences.Count;
+        var slices = Math.Min(8, sequences);
+        var partial = new double[slices][];
+        Parallel.For(0, slices, Options(), slice =>
+        {
+            var sum = new double[n * m];
+            var chunk = new float[n * m];
+            for (var s = slice * sequences / slices; s < (slice + 1) * sequences / slices; s++)
+            {
+                int start = _offsets[s], length = _offsets[s + 1] - _offsets[s];
+                fixed (float* pa = a.Data, pb = b.Data, pc = chunk)
+                    Gemm.Multiply(pa + (long)start * n, 1, n, pb + (long)start * m, m, pc, m, n, m, length, accumulate: false);
+                for (var i = 0; i < sum.Length; i++) sum[i] += chunk[i];
+            }
+            partial[slice] = sum;
+        });
+        var result = partial[0];
+        for (var slice = 1; slice < slices; slice++)
+            for (var i = 0; i < result.Length; i++) result[i] += partial[slice][i];
+        return result;
+    }
+
     /// <summary>Mean |x| over tokens, per channel (AWQ's activation salience).</summary>
     public double[] MeanAbs(Activations x)
     {

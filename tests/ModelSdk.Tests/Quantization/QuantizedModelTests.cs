@@ -65,6 +65,10 @@ public sealed class QuantizedModelTests
         Assert.Equal(artifact.Manifest.WeightFormat, artifact.GetEntry(TensorNames.TokenEmbedding).Type);
         Assert.Equal("f32", artifact.GetEntry(TensorNames.FfnNorm(5)).Type);
         Assert.Equal(quantize, Assert.Single(artifact.Manifest.Provenance.Passes).Name);
+
+        // The runtime keeps the packed bytes (no dequantized copy): what one decode step reads shrinks with the bit width.
+        using var model = LanguageModel.Load(artifact.FilePath, new LoadOptions { Threads = 1 });
+        Assert.True(model.Transformer.Weights.BytesPerToken < TestModels.Stories15M.Transformer.Weights.BytesPerToken * maxRatio);
     }
 
     [Theory]

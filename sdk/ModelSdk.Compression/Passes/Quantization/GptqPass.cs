@@ -69,25 +69,78 @@ public abstract class GptqPass(TensorFormat format, bool quantizeClassifier, boo
 
         var forward = new CalibrationForward(config, sequences, ct: ct);
         context.Log($"{Name}: {Format.Name}, {forward.Tokens} calibration tokens in {sequences.Count} sequences, {config.Layers} layers");
+        var twoStreams = Environment.GetEnvironmentVariable("LAB_V2") == "1";
+        var fpEmbedding = model.GetFloats(TensorNames.TokenEmbedding);
+        var tiedFirst = twoStreams && QuantizeClassifier && Environment.GetEnvironmentVariable("LAB_TIED_FIRST") == "1";
+        if (tiedFirst)
+        {
+            var pre = forward.Embed(fpEmbedding);
+            for (var layer = 0; layer < config.Layers; layer++) forward.Layer(pre, LoadLayer(model, layer));
+            QuantizeVocabulary(model, forward, forward.RmsNorm(pre, model.GetFloats(TensorNames.FinalNorm)), settings, context);
+        }
         var x = forward.Embed(model.GetFloats(TensorNames.TokenEmbedding));
+        var xFp = twoStreams ? forward.Embed(fpEmbedding) : null;
         var steps = config.Layers * 4;
         var step = 0;
         for (var layer = 0; layer < config.Layers; layer++)
         {
             var layerClock = Stopwatch.StartNew();
             var weights = LoadLayer(model, layer);
+            Dictionary<LinearInput, Activations>? fpInputs = null;
+            if (xFp is not null)
+            {
+                fpInputs = [];
+                forward.Layer(xFp, LoadLayer(model, layer), (input, activations) => fpInputs[input] = activations);
+            }
             double error = 0;
             var dead = 0;
             forward.Layer(x, weights, (input, activations) =>
             {
                 if (Environment.GetEnvironmentVariable("LAB_SKIP_LAYERS") == "1") return;
                 var hessian = forward.Gram(activations);
+                var n = activations.Width;
+                double[]? map = null;
+                if (fpInputs is not null)
+                {
+                    // V = W · C · (H̃ + λI)⁻¹ with C = X X̃ᵀ: the least-squares weights on the quantized stream's inputs
+                    var cross = forward.CrossGram(fpInputs[input], activations);
+                    var damped = (double[])hessian.Clone();
+                    double mean = 0;
+                    for (var i = 0; i < n; i++) mean += damped[i * n + i];
+                    mean /= n;
+                    for (var i = 0; i < n; i++) damped[i * n + i] += Damping * mean;
+                    var inverse = ModelSdk.Compression.LinearAlgebra.Cholesky.TryInverse(damped, n)!;
+                    map = new double[n * n]; // C · inverse
+                    for (var i = 0; i < n; i++)
+                        for (var k = 0; k < n; k++)
+                        {
+                            var cik = cross[i * n + k];
+                            if (cik == 0) continue;
+                            for (var j = 0; j < n; j++) map[i * n + j] += cik * inverse[k * n + j];
+                        }
+                }
                 var scale = 2.0 / activations.Tokens;
                 for (var i = 0; i < hessian.Length; i++) hessian[i] *= scale;
                 foreach (var kind in LlamaLinears.Reading(input))
                 {
                     var (rows, cols) = LlamaLinears.Shape(kind, config);
-                    var result = GptqQuantizer.Quantize(weights[kind], rows, cols, hessian, Format, settings, ct);
+                    var w = weights[kind];
+                    if (map is not null)
+                    {
+                        var v = new float[w.Length];
+                        Parallel.For(0, rows, r =>
+                        {
+                            var row = new double[cols];
+                            for (var k = 0; k < cols; k++)
+                            {
+                                double wk = w[r * cols + k];
+                                for (var j = 0; j < cols; j++) row[j] += wk * map[k * cols + j];
+                            }
+                            for (var j = 0; j < cols; j++) v[r * cols + j] = (float)row[j];
+                        });
+                        w = v;
+                    }
+                    var result = GptqQuantizer.Quantize(w, rows, cols, hessian, Format, settings, ct);
                     model.SetPacked(LlamaLinears.TensorName(kind, layer), result.Packed);
                     weights[kind] = result.Dequantized;
                     error += result.Error;
@@ -99,33 +152,35 @@ public abstract class GptqPass(TensorFormat format, bool quantizeClassifier, boo
                 $"(GPTQ loss {error.ToString("G4", CultureInfo.InvariantCulture)}{(dead > 0 ? $", {dead} dead input channels" : "")})");
         }
 
-        if (QuantizeClassifier)
-        {
-            var finalNorm = model.GetFloats(TensorNames.FinalNorm);
-            var hidden = forward.RmsNorm(x, finalNorm);
-            var name = config.SharedClassifier ? TensorNames.TokenEmbedding : TensorNames.Classifier;
-            var tensor = model[name];
-            if (ClassifierByGptq)
-            {
-                var hessian = forward.Gram(hidden);
-                var scale = 2.0 / hidden.Tokens;
-                for (var i = 0; i < hessian.Length; i++) hessian[i] *= scale;
-                var result = GptqQuantizer.Quantize(model.GetFloats(name), tensor.Rows, tensor.Cols, hessian, Format,
-                    settings with { Damping = ClassifierDamping }, ct);
-                model.SetPacked(name, result.Packed);
-                context.Log($"{Name}: classifier quantized (GPTQ loss {result.Error.ToString("G4", CultureInfo.InvariantCulture)})");
-            }
-            else
-            {
-                model.SetPacked(name, PackedTensor.QuantizeRtn(Format, model.GetFloats(name), tensor.Rows, tensor.Cols));
-            }
-            if (!config.SharedClassifier)
-            {
-                var embedding = model[TensorNames.TokenEmbedding];
-                model.SetPacked(embedding.Name, PackedTensor.QuantizeRtn(Format, model.GetFloats(embedding.Name), embedding.Rows, embedding.Cols));
-            }
-        }
+        if (QuantizeClassifier && !tiedFirst)
+            QuantizeVocabulary(model, forward, forward.RmsNorm(x, model.GetFloats(TensorNames.FinalNorm)), settings, context);
         context.Log($"{Name}: done in {clock.Elapsed.TotalSeconds:F1} s");
+    }
+
+    private void QuantizeVocabulary(WorkingModel model, CalibrationForward forward, Activations hidden, GptqSettings settings, PassContext context)
+    {
+        var config = model.Config;
+        var name = config.SharedClassifier ? TensorNames.TokenEmbedding : TensorNames.Classifier;
+        var tensor = model[name];
+        if (ClassifierByGptq)
+        {
+            var hessian = forward.Gram(hidden);
+            var scale = 2.0 / hidden.Tokens;
+            for (var i = 0; i < hessian.Length; i++) hessian[i] *= scale;
+            var result = GptqQuantizer.Quantize(model.GetFloats(name), tensor.Rows, tensor.Cols, hessian, Format,
+                settings with { Damping = ClassifierDamping, ActOrder = false }, context.CancellationToken);
+            model.SetPacked(name, result.Packed);
+            context.Log($"{Name}: classifier quantized (GPTQ loss {result.Error.ToString("G4", CultureInfo.InvariantCulture)})");
+        }
+        else
+        {
+            model.SetPacked(name, PackedTensor.QuantizeRtn(Format, model.GetFloats(name), tensor.Rows, tensor.Cols));
+        }
+        if (!config.SharedClassifier)
+        {
+            var embedding = model[TensorNames.TokenEmbedding];
+            model.SetPacked(embedding.Name, PackedTensor.QuantizeRtn(Format, model.GetFloats(embedding.Name), embedding.Rows, embedding.Cols));
+        }
     }
 
     internal static LlamaLayerWeights LoadLayer(WorkingModel model, int layer) => new()

@@ -39,6 +39,12 @@ internal sealed unsafe class QuantizedActivations
 
     public int Cols, Blocks, Groups, GroupSize;
 
+    /// <summary>The buffers go when their thread does.</summary>
+    ~QuantizedActivations()
+    {
+        if (_block is not null) NativeMemory.AlignedFree(_block);
+    }
+
     /// <summary>This thread's buffers, filled for <paramref name="x"/> (valid until the thread's next call).</summary>
     public static QuantizedActivations For(float* x, int cols, int groupSize)
     {

@@ -166,15 +166,17 @@ internal static unsafe class QuantizedMatVec
         return Vector256.Sum(a0 + a1);
     }
 
-    /// <summary>One int4 block (16 bytes: codes 0..15 low, 16..31 high) · 32 int16 activations, as 8 int32 partial sums converted to fp32.</summary>
+    /// <summary>
+    /// One int4 block (16 bytes: codes 0..15 low, 16..31 high) · 32 int16 activations, as 8 int32 partial sums converted
+    /// to fp32. The bytes are zero-extended to int16 first (<c>vpmovzxbw</c> from memory), so the high nibble is a plain
+    /// 16-bit shift right by 4 and the low one an AND.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Q4Block256(byte* codes, short* x)
     {
-        var c = Vector128.Load(codes);
-        var mask = Vector128.Create((byte)0x0F);
-        var lo = Avx2.ConvertToVector256Int16(c & mask);
-        var hi = Avx2.ConvertToVector256Int16(Sse2.ShiftRightLogical(c.AsUInt16(), 4).AsByte() & mask);
-        var sums = Avx2.MultiplyAddAdjacent(lo, Vector256.Load(x)) + Avx2.MultiplyAddAdjacent(hi, Vector256.Load(x + 16));
+        var v = Avx2.ConvertToVector256Int16(codes);
+        var sums = Avx2.MultiplyAddAdjacent(v & Vector256.Create((short)0x0F), Vector256.Load(x))
+            + Avx2.MultiplyAddAdjacent(Avx2.ShiftRightLogical(v, 4), Vector256.Load(x + 16));
         return Avx.ConvertToVector256Single(sums);
     }
 
@@ -215,13 +217,13 @@ internal static unsafe class QuantizedMatVec
         return Vector512.Sum(a0 + a1);
     }
 
+    /// <summary>One int4 block: its 16 bytes zero-extended to int16, [low nibbles | high nibbles] = the 32 codes in order, one <c>vpmaddwd</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Q4Block512(byte* codes, short* x)
     {
-        var c = Vector128.Load(codes);
-        var mask = Vector128.Create((byte)0x0F);
-        var q = Vector256.Create(c & mask, Sse2.ShiftRightLogical(c.AsUInt16(), 4).AsByte() & mask); // the block's 32 codes in order
-        return Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(q), Vector512.Load(x)));
+        var v = Avx2.ConvertToVector256Int16(codes);
+        var q = Vector512.Create(v & Vector256.Create((short)0x0F), Avx2.ShiftRightLogical(v, 4));
+        return Avx512F.ConvertToVector512Single(Avx512BW.MultiplyAddAdjacent(q, Vector512.Load(x)));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
