@@ -118,8 +118,11 @@ internal static unsafe class QuantizedBenchmarks
                 var w = new WeightMatrix(type, data, rows, cols);
                 var repeats = (int)Math.Clamp(2_000_000_000L / bytes.Length, 3, 20000);
                 var results = new List<string>();
-                foreach (var width in VectorWidths.Accelerated.Where(v => v is VectorWidth.V512 or VectorWidth.V256))
+                var variants = VectorWidths.Accelerated.Where(v => v is VectorWidth.V512 or VectorWidth.V256)
+                    .SelectMany(v => v == VectorWidth.V512 && TensorFormats.Of(type).Bits == 4 ? new[] { (v, true), (v, false) } : [(v, false)]);
+                foreach (var (width, int4Uses512) in variants)
                 {
+                    QuantizedMatVec.Int4Uses512 = int4Uses512;
                     for (var i = 0; i < Math.Min(repeats, 20); i++) QuantizedMatVec.Rows(w, x, y, 0, rows, false, width);
                     var best = double.MaxValue;
                     for (var round = 0; round < 3; round++)
@@ -128,8 +131,10 @@ internal static unsafe class QuantizedBenchmarks
                         for (var i = 0; i < repeats; i++) QuantizedMatVec.Rows(w, x, y, 0, rows, false, width);
                         best = Math.Min(best, watch.Elapsed.TotalSeconds / repeats);
                     }
-                    results.Add($"{width} {bytes.Length / best / 1e9:F1} GB/s = {(double)rows * cols / best / 1e9:F1} Gweights/s");
+                    var label = TensorFormats.Of(type).Bits == 4 && width == VectorWidth.V512 ? (int4Uses512 ? "V512 (512-bit kernel)" : "V512 (AVX2 kernel, default)") : width.ToString();
+                    results.Add($"{label} {bytes.Length / best / 1e9:F1} GB/s = {(double)rows * cols / best / 1e9:F1} Gweights/s");
                 }
+                QuantizedMatVec.Int4Uses512 = false;
                 table.Add([$"fused matvec {rows}x{cols} ({bytes.Length / 1e6:F1} MB)", "1", type.ToManifestName(), string.Join("; ", results), "", ""]);
             }
             finally

@@ -109,6 +109,7 @@ public sealed unsafe class CalibrationForward
     /// <summary>x / rms(x) · weight per token (llama2.c's rmsnorm).</summary>
     public Activations RmsNorm(Activations x, float[] weight)
     {
+        CheckTokens(x);
         if (weight.Length != x.Width) throw new ArgumentException("The norm weight must have the activation width.", nameof(weight));
         var y = new Activations(x.Tokens, x.Width);
         var eps = Config.NormEps;
@@ -130,6 +131,7 @@ public sealed unsafe class CalibrationForward
     /// <summary>y = W x per token; <paramref name="weight"/> is row-major outputs × inputs.</summary>
     public Activations Linear(Activations x, float[] weight, int outputs)
     {
+        CheckTokens(x);
         var inputs = x.Width;
         if (weight.Length != (long)outputs * inputs) throw new ArgumentException($"The weight must be {outputs} × {inputs}.", nameof(weight));
         var transposed = Transpose(weight, outputs, inputs); // inputs × outputs: the kernel streams rows of it
@@ -198,6 +200,7 @@ public sealed unsafe class CalibrationForward
     /// <summary>silu(gate) · up, elementwise (the input of w2).</summary>
     public Activations SwiGlu(Activations gate, Activations up)
     {
+        CheckTokens(gate);
         if (gate.Tokens != up.Tokens || gate.Width != up.Width) throw new ArgumentException("gate and up must have the same shape.");
         var y = new Activations(gate.Tokens, gate.Width);
         ForEachSequence((start, end) =>
@@ -215,6 +218,7 @@ public sealed unsafe class CalibrationForward
     /// <summary>x += y.</summary>
     public void AddInPlace(Activations x, Activations y)
     {
+        CheckTokens(x);
         if (x.Tokens != y.Tokens || x.Width != y.Width) throw new ArgumentException("x and y must have the same shape.");
         ForEachSequence((start, end) =>
         {
@@ -230,6 +234,7 @@ public sealed unsafe class CalibrationForward
     /// </summary>
     public double[] Gram(Activations x)
     {
+        CheckTokens(x);
         var n = x.Width;
         var sequences = Sequences.Count;
         var slices = Math.Min(8, sequences);
@@ -266,7 +271,8 @@ public sealed unsafe class CalibrationForward
     /// </summary>
     public double[] CrossGram(Activations a, Activations b)
     {
-        if (a.Tokens != b.Tokens) throw new ArgumentException("a and b must have the same tokens.");
+        CheckTokens(a);
+        CheckTokens(b);
         int n = a.Width, m = b.Width;
         var sequences = Sequences.Count;
         var slices = Math.Min(8, sequences);
@@ -309,6 +315,12 @@ public sealed unsafe class CalibrationForward
 
     /// <summary>Token range [start, end) of sequence <paramref name="s"/>.</summary>
     public (int Start, int End) SequenceRange(int s) => (_offsets[s], _offsets[s + 1]);
+
+    private void CheckTokens(Activations x)
+    {
+        if (x.Tokens != Tokens)
+            throw new ArgumentException($"The activations have {x.Tokens} rows; this batch of sequences has {Tokens} tokens.", nameof(x));
+    }
 
     private ParallelOptions Options() => new() { MaxDegreeOfParallelism = Threads, CancellationToken = CancellationToken };
 

@@ -87,10 +87,15 @@ public abstract class GptqPass(TensorFormat format, bool quantizeClassifier, boo
             var layerClock = Stopwatch.StartNew();
             var weights = LoadLayer(model, layer);
             Dictionary<LinearInput, Activations>? fpInputs = null;
+            Dictionary<LinearInput, Activations> fpResidual = [];
             if (xFp is not null)
             {
                 fpInputs = [];
-                forward.Layer(xFp, LoadLayer(model, layer), (input, activations) => fpInputs[input] = activations);
+                forward.Layer(xFp, LoadLayer(model, layer), (input, activations) =>
+                {
+                    fpInputs[input] = activations;
+                    if (input is LinearInput.AttentionOutput or LinearInput.FfnHidden) fpResidual[input] = xFp.Clone();
+                });
             }
             double error = 0;
             var dead = 0;
@@ -100,44 +105,48 @@ public abstract class GptqPass(TensorFormat format, bool quantizeClassifier, boo
                 var hessian = forward.Gram(activations);
                 var n = activations.Width;
                 double[]? map = null;
+                double[]? residualCross = null;
+                double[]? inverseH = null;
                 if (fpInputs is not null)
                 {
                     // V = W · C · (H̃ + λI)⁻¹ with C = X X̃ᵀ: the least-squares weights on the quantized stream's inputs
                     var cross = forward.CrossGram(fpInputs[input], activations);
+                    if (Environment.GetEnvironmentVariable("LAB_RESID") == "1" && input is LinearInput.AttentionOutput or LinearInput.FfnHidden)
+                    {
+                        var diff = fpResidual[input].Clone();
+                        for (var i = 0; i < diff.Data.Length; i++) diff.Data[i] -= x.Data[i];
+                        residualCross = forward.CrossGram(diff, activations); // dim × n: E X̃ᵀ
+                    }
+                    else residualCross = null;
                     var damped = (double[])hessian.Clone();
                     double mean = 0;
                     for (var i = 0; i < n; i++) mean += damped[i * n + i];
                     mean /= n;
                     for (var i = 0; i < n; i++) damped[i * n + i] += Damping * mean;
                     var inverse = ModelSdk.Compression.LinearAlgebra.Cholesky.TryInverse(damped, n)!;
-                    map = new double[n * n]; // C · inverse
-                    for (var i = 0; i < n; i++)
-                        for (var k = 0; k < n; k++)
-                        {
-                            var cik = cross[i * n + k];
-                            if (cik == 0) continue;
-                            for (var j = 0; j < n; j++) map[i * n + j] += cik * inverse[k * n + j];
-                        }
+                    inverseH = inverse;
+                    for (var i = 0; i < cross.Length; i++) cross[i] -= hessian[i]; // C − H̃ = Σ (x − x̃) x̃ᵀ
+                    map = ModelSdk.Compression.LinearAlgebra.DenseDouble.Multiply(cross, inverse, n, n, n);
                 }
                 var scale = 2.0 / activations.Tokens;
                 for (var i = 0; i < hessian.Length; i++) hessian[i] *= scale;
                 foreach (var kind in LlamaLinears.Reading(input))
                 {
+                    if (Environment.GetEnvironmentVariable("LAB_ONLY") is { } only && !only.Split(',').Contains(kind.ToString().ToLowerInvariant())) continue;
                     var (rows, cols) = LlamaLinears.Shape(kind, config);
                     var w = weights[kind];
                     if (map is not null)
                     {
-                        var v = new float[w.Length];
-                        Parallel.For(0, rows, r =>
+                        var wd = new double[w.Length];
+                        for (var i = 0; i < w.Length; i++) wd[i] = w[i];
+                        var vd = ModelSdk.Compression.LinearAlgebra.DenseDouble.Multiply(wd, map, rows, cols, cols);
+                        if (residualCross is not null)
                         {
-                            var row = new double[cols];
-                            for (var k = 0; k < cols; k++)
-                            {
-                                double wk = w[r * cols + k];
-                                for (var j = 0; j < cols; j++) row[j] += wk * map[k * cols + j];
-                            }
-                            for (var j = 0; j < cols; j++) v[r * cols + j] = (float)row[j];
-                        });
+                            var fix = ModelSdk.Compression.LinearAlgebra.DenseDouble.Multiply(residualCross, inverseH!, rows, cols, cols);
+                            for (var i = 0; i < vd.Length; i++) vd[i] += fix[i];
+                        }
+                        var v = new float[w.Length];
+                        for (var i = 0; i < w.Length; i++) v[i] = (float)(w[i] + vd[i]);
                         w = v;
                     }
                     var result = GptqQuantizer.Quantize(w, rows, cols, hessian, Format, settings, ct);

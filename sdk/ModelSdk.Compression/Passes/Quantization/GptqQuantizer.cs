@@ -157,7 +157,7 @@ public static class GptqQuantizer
                     loss += e * e / 2;
                     errors[r][i - i1] = e;
                     wr[i] = q;
-                    Axpy(wr.AsSpan(i + 1, i2 - i - 1), -e, uRow.Slice(i + 1, i2 - i - 1));
+                    DenseDouble.Axpy(wr.AsSpan(i + 1, i2 - i - 1), -e, uRow.Slice(i + 1, i2 - i - 1));
                 }
             }
             if (i2 < cols)
@@ -166,7 +166,7 @@ public static class GptqQuantizer
                 for (var i = i1; i < i2; i++)
                 {
                     var tail = u.AsSpan(i * cols + i2, cols - i2);
-                    for (var r = 0; r < count; r++) Axpy(w[r].AsSpan(i2), -errors[r][i - i1], tail);
+                    for (var r = 0; r < count; r++) DenseDouble.Axpy(w[r].AsSpan(i2), -errors[r][i - i1], tail);
                 }
             }
         }
@@ -184,22 +184,5 @@ public static class GptqQuantizer
             }
         }
         return loss;
-    }
-
-    /// <summary>y += a · x.</summary>
-    private static void Axpy(Span<double> y, double a, ReadOnlySpan<double> x)
-    {
-        var i = 0;
-        if (System.Numerics.Vector.IsHardwareAccelerated)
-        {
-            var width = System.Numerics.Vector<double>.Count;
-            var va = new System.Numerics.Vector<double>(a);
-            for (; i + width <= y.Length; i += width)
-            {
-                var vy = new System.Numerics.Vector<double>(y[i..]);
-                (vy + va * new System.Numerics.Vector<double>(x[i..])).CopyTo(y[i..]);
-            }
-        }
-        for (; i < y.Length; i++) y[i] += a * x[i];
     }
 }

@@ -57,7 +57,7 @@ internal sealed unsafe class QuantizedActivations
     {
         if (cols <= _capacity) return;
         if (_block is not null) NativeMemory.AlignedFree(_block);
-        var blocks = cols / 32 + 1;
+        var blocks = cols / 32 + 16; // + 16: vector loads of a row's group scales may read (never use) up to 8 floats past the end
         // values, then six float arrays of at most one entry per block (every group is at least one block).
         _block = (byte*)NativeMemory.AlignedAlloc((nuint)(2 * cols + 64 + 6 * (blocks * 4 + 64)), 64);
         _capacity = cols;

@@ -1,0 +1,232 @@
+using ModelSdk.Architecture;
+using ModelSdk.Compression.Calibration;
+using ModelSdk.Quantization;
+using ModelSdk.Tensors;
+
+namespace ModelSdk.Compression.Passes.Quantization;
+
+/// <summary>How AWQ searches (see <see cref="AwqSearch"/>).</summary>
+/// <param name="Grid">Exponents α = k / Grid, k = 0..Grid−1 (the paper's 20 points over [0, 1)).</param>
+/// <param name="SearchSequences">Calibration sequences the attention and MLP blocks are run on for each α (single linears use all tokens, exactly, through XᵀX).</param>
+/// <param name="Clip">Search a clipping range per group after scaling (llm-awq's <c>auto_clip</c>; skipped for wq and wk, as there).</param>
+/// <param name="ClipGrid">Clipping candidates max·(1 − k / ClipGrid), k = 0..ClipGrid·MaxShrink − 1 (llm-awq: 20 and 0.5).</param>
+public sealed record AwqSettings(int Grid = 20, int SearchSequences = 32, bool Clip = true, int ClipGrid = 20, double MaxShrink = 0.5, int? Threads = null);
+
+/// <summary>
+/// Activation-aware weight quantization (Lin et al., 2024, "AWQ: Activation-aware Weight Quantization for LLM Compression
+/// and Acceleration"), the search part: per-input-channel scales s that make the salient channels (large mean |x|) lose
+/// less to rounding, folded into the operation before the linear so the fp32 function is unchanged, then a clipping range
+/// per group. The weights stay fp32 here (scaled and clipped); the caller rounds them with the format's RTN rule.
+/// </summary>
+public static class AwqSearch
+{
+    /// <summary>Scales for one input: s = s_x^α, normalized by √(max s · min s), s_x = mean |x| per channel.</summary>
+    public static double[] Scales(ReadOnlySpan<double> meanAbs, double alpha)
+    {
+        var s = new double[meanAbs.Length];
+        double max = double.NegativeInfinity, min = double.PositiveInfinity;
+        for (var i = 0; i < s.Length; i++)
+        {
+            s[i] = Math.Max(Math.Pow(meanAbs[i], alpha), 1e-4);
+            max = Math.Max(max, s[i]);
+            min = Math.Min(min, s[i]);
+        }
+        var norm = Math.Sqrt(max * min);
+        for (var i = 0; i < s.Length; i++) s[i] /= norm;
+        return s;
+    }
+
+    /// <summary>Q(W · diag(s)) · diag(1/s): what the scaled, quantized matrix computes on the unscaled input.</summary>
+    public static float[] ScaledFakeQuantize(TensorFormat format, float[] weight, int rows, int cols, ReadOnlySpan<double> scales)
+    {
+        var scaled = new float[weight.Length];
+        for (var r = 0; r < rows; r++)
+            for (var c = 0; c < cols; c++) scaled[r * cols + c] = (float)(weight[r * cols + c] * scales[c]);
+        var q = FakeQuantize(format, scaled, rows, cols);
+        for (var r = 0; r < rows; r++)
+            for (var c = 0; c < cols; c++) q[r * cols + c] = (float)(q[r * cols + c] / scales[c]);
+        return q;
+    }
+
+    /// <summary>Round-to-nearest by the format's rule (<see cref="GroupQuantizer.QuantizeGroup"/>), decoded back to fp32.</summary>
+    public static float[] FakeQuantize(TensorFormat format, float[] weight, int rows, int cols)
+    {
+        var g = format.GroupSize;
+        var result = new float[weight.Length];
+        Parallel.For(0, rows, () => new int[g], (r, _, codes) =>
+        {
+            for (var group = 0; group < cols / g; group++)
+            {
+                var at = r * cols + group * g;
+                var p = GroupQuantizer.QuantizeGroup(format, weight.AsSpan(at, g), codes);
+                for (var k = 0; k < g; k++) result[at + k] = GroupQuantizer.Decode(format, codes[k], p);
+            }
+            return codes;
+        }, _ => { });
+        return result;
+    }
+
+    /// <summary>‖(A − B) X‖² / n for row-major [rows, cols] A, B and H = XᵀX / n (cols × cols): the mean squared output difference.</summary>
+    public static double OutputError(float[] a, float[] b, int rows, int cols, double[] h)
+    {
+        var total = 0.0;
+        var gate = new object();
+        Parallel.For(0, rows, () => (new double[cols], 0.0), (r, _, state) =>
+        {
+            var d = state.Item1;
+            for (var c = 0; c < cols; c++) d[c] = (double)a[r * cols + c] - b[r * cols + c];
+            double sum = 0;
+            for (var i = 0; i < cols; i++)
+            {
+                if (d[i] == 0) continue;
+                sum += d[i] * LinearAlgebra.Cholesky.Dot(h.AsSpan(i * cols, cols), d);
+            }
+            return (d, state.Item2 + sum);
+        }, state => { lock (gate) total += state.Item2; });
+        return total;
+    }
+
+    /// <summary>
+    /// The α (and its scales) minimizing <paramref name="loss"/>(scales) over the grid; ties keep the smaller α.
+    /// </summary>
+    public static (double Alpha, double[] Scales, double Loss, double BaseLoss) SearchAlpha(ReadOnlySpan<double> meanAbs, int grid, Func<double[], double> loss)
+    {
+        double bestAlpha = 0, bestLoss = double.PositiveInfinity, baseLoss = double.NaN;
+        double[]? best = null;
+        for (var k = 0; k < grid; k++)
+        {
+            var alpha = k / (double)grid;
+            var scales = Scales(meanAbs, alpha);
+            var value = loss(scales);
+            if (k == 0) baseLoss = value;
+            if (value < bestLoss)
+            {
+                bestLoss = value;
+                bestAlpha = alpha;
+                best = scales;
+            }
+        }
+        return (bestAlpha, best!, bestLoss, baseLoss);
+    }
+
+    /// <summary>
+    /// llm-awq's <c>auto_clip</c>, exactly through the input's Gram matrix: per row and group, clamp the weights to
+    /// ±max|w|·(1 − k/grid) and keep the k whose rounded group gives the least ‖(w − q(clamp(w))) X_g‖², where X_g
+    /// is the group's slice of the inputs (H_gg = X_gᵀ X_g). Returns the clamped weights.
+    /// </summary>
+    public static float[] Clip(TensorFormat format, float[] weight, int rows, int cols, double[] h, int grid, double maxShrink)
+    {
+        var g = format.GroupSize;
+        var steps = Math.Max(1, (int)(grid * maxShrink));
+        var result = (float[])weight.Clone();
+        Parallel.For(0, rows, () => (new float[g], new int[g], new double[g]), (r, _, buffers) =>
+        {
+            var (clamped, codes, diff) = buffers;
+            for (var group = 0; group < cols / g; group++)
+            {
+                var at = r * cols + group * g;
+                var original = weight.AsSpan(at, g);
+                float max = 0;
+                foreach (var v in original) max = MathF.Max(max, MathF.Abs(v));
+                if (max == 0) continue;
+                double bestError = double.PositiveInfinity;
+                var bestLimit = max;
+                for (var k = 0; k < steps; k++)
+                {
+                    var limit = max * (1 - k / (float)grid);
+                    for (var i = 0; i < g; i++) clamped[i] = Math.Clamp(original[i], -limit, limit);
+                    var p = GroupQuantizer.QuantizeGroup(format, clamped, codes);
+                    for (var i = 0; i < g; i++) diff[i] = original[i] - GroupQuantizer.Decode(format, codes[i], p);
+                    double error = 0;
+                    for (var i = 0; i < g; i++)
+                    {
+                        var row = h.AsSpan((group * g + i) * cols + group * g, g);
+                        error += diff[i] * LinearAlgebra.Cholesky.Dot(row, diff);
+                    }
+                    if (error < bestError)
+                    {
+                        bestError = error;
+                        bestLimit = limit;
+                    }
+                }
+                for (var i = 0; i < g; i++) result[at + i] = Math.Clamp(original[i], -bestLimit, bestLimit);
+            }
+            return buffers;
+        }, _ => { });
+        return result;
+    }
+
+    /// <summary>
+    /// Folds a layer's four scale vectors into its weights, in place, leaving the layer's fp32 function unchanged (up to
+    /// rounding): attention_norm /= s_qkv and wq, wk, wv columns *= s_qkv; wv rows /= s_o (per kv channel, so
+    /// <paramref name="attentionOutput"/> must be tied across the query heads of a kv head) and wo columns *= s_o;
+    /// ffn_norm /= s_mlp and w1, w3 columns *= s_mlp; w3 rows /= s_down and w2 columns *= s_down.
+    /// </summary>
+    public static void ApplyScales(LlamaConfig c, LlamaLayerWeights w, ReadOnlySpan<double> attention, ReadOnlySpan<double> attentionOutput,
+        ReadOnlySpan<double> ffn, ReadOnlySpan<double> ffnHidden)
+    {
+        int dim = c.Dim, kvDim = c.KvDim, hidden = c.HiddenDim;
+        DivideVector(w.AttentionNorm, attention);
+        ScaleColumns(w.Wq, dim, dim, attention);
+        ScaleColumns(w.Wk, kvDim, dim, attention);
+        ScaleColumns(w.Wv, kvDim, dim, attention);
+        DivideRows(w.Wv, kvDim, dim, KvRowScales(attentionOutput, c));
+        ScaleColumns(w.Wo, dim, dim, attentionOutput);
+        DivideVector(w.FfnNorm, ffn);
+        ScaleColumns(w.W1, hidden, dim, ffn);
+        ScaleColumns(w.W3, hidden, dim, ffn);
+        DivideRows(w.W3, hidden, dim, ffnHidden);
+        ScaleColumns(w.W2, dim, hidden, ffnHidden);
+    }
+
+    /// <summary>Multiplies columns of a row-major [rows, cols] matrix by <paramref name="scales"/> (in place).</summary>
+    public static void ScaleColumns(float[] weight, int rows, int cols, ReadOnlySpan<double> scales)
+    {
+        for (var r = 0; r < rows; r++)
+            for (var c = 0; c < cols; c++) weight[r * cols + c] = (float)(weight[r * cols + c] * scales[c]);
+    }
+
+    /// <summary>Divides rows of a row-major [rows, cols] matrix by <paramref name="scales"/> (in place).</summary>
+    public static void DivideRows(float[] weight, int rows, int cols, ReadOnlySpan<double> scales)
+    {
+        for (var r = 0; r < rows; r++)
+            for (var c = 0; c < cols; c++) weight[r * cols + c] = (float)(weight[r * cols + c] / scales[r]);
+    }
+
+    /// <summary>Divides a norm weight (one value per channel) by <paramref name="scales"/> (in place).</summary>
+    public static void DivideVector(float[] weight, ReadOnlySpan<double> scales)
+    {
+        for (var i = 0; i < weight.Length; i++) weight[i] = (float)(weight[i] / scales[i]);
+    }
+
+    /// <summary>
+    /// The scales of wo's input channels (query head h, dimension d) tied across the query heads that share a kv head, so
+    /// that 1/s can be folded into the rows of wv: the mean of s_x over those heads. With as many kv heads as heads this
+    /// is s_x itself.
+    /// </summary>
+    public static double[] TieAcrossKvGroups(ReadOnlySpan<double> meanAbs, LlamaConfig config)
+    {
+        int headSize = config.HeadSize, group = config.Heads / config.KvHeads;
+        var tied = new double[meanAbs.Length];
+        for (var kv = 0; kv < config.KvHeads; kv++)
+        {
+            for (var d = 0; d < headSize; d++)
+            {
+                double sum = 0;
+                for (var h = kv * group; h < (kv + 1) * group; h++) sum += meanAbs[h * headSize + d];
+                for (var h = kv * group; h < (kv + 1) * group; h++) tied[h * headSize + d] = sum / group;
+            }
+        }
+        return tied;
+    }
+
+    /// <summary>The kv_dim scales for wv's rows from wo's (tied) dim scales: those of the first query head of each kv group.</summary>
+    public static double[] KvRowScales(ReadOnlySpan<double> tiedScales, LlamaConfig config)
+    {
+        int headSize = config.HeadSize, group = config.Heads / config.KvHeads;
+        var rows = new double[config.KvDim];
+        for (var kv = 0; kv < config.KvHeads; kv++)
+            for (var d = 0; d < headSize; d++) rows[kv * headSize + d] = tiedScales[kv * group * headSize + d];
+        return rows;
+    }
+}
