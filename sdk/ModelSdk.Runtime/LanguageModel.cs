@@ -12,6 +12,7 @@ using ModelSdk.Runtime.Llama;
 using ModelSdk.Runtime.Sampling;
 using ModelSdk.Runtime.Text;
 using ModelSdk.Tensors;
+using ModelSdk.Tokenizers;
 
 namespace ModelSdk.Runtime;
 
@@ -104,13 +105,11 @@ public sealed class LanguageModel : IDisposable
                     $"The tokenizer has {manifest.Tokenizer.VocabSize} pieces but the model's vocabulary is {manifest.Config.VocabSize}.", artifactPath);
 
             var tokenizerBytes = artifact.GetBytes(manifest.Tokenizer.Blob).ToArray();
-            var vocabulary = SentencePieceVocabulary.Parse(tokenizerBytes, artifactPath);
-            if (vocabulary.Pieces.Count != manifest.Config.VocabSize)
+            var vocabulary = SentencePieceModel.Parse(tokenizerBytes, artifactPath);
+            if (vocabulary.PieceCount != manifest.Config.VocabSize)
                 throw new ModelSdkException(DiagnosticCodes.ArtifactCorrupt,
-                    $"The embedded tokenizer has {vocabulary.Pieces.Count} pieces but the model's vocabulary is {manifest.Config.VocabSize}.", artifactPath);
-            LlamaTokenizer tokenizer;
-            using (var stream = new MemoryStream(tokenizerBytes, writable: false))
-                tokenizer = LlamaTokenizer.Create(stream, addBeginOfSentence: true, addEndOfSentence: false);
+                    $"The embedded tokenizer has {vocabulary.PieceCount} pieces but the model's vocabulary is {manifest.Config.VocabSize}.", artifactPath);
+            var tokenizer = LlamaTokenizers.Create(tokenizerBytes, artifactPath);
 
             IInferenceBackend backend;
             if (gpuDevice is not null)

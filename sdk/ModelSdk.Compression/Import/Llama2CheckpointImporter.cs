@@ -22,18 +22,29 @@ public static unsafe class Llama2CheckpointImporter
             throw new ModelSdkException(DiagnosticCodes.ModelFileNotFound, "The model file does not exist.", path);
         var fileLength = FileLength.Of(path);
         var header = new byte[HeaderBytes];
+        int read;
         using (var stream = File.OpenRead(path))
-        {
-            if (stream.ReadAtLeast(header, HeaderBytes, throwOnEndOfStream: false) < HeaderBytes)
-                throw new ModelSdkException(DiagnosticCodes.CheckpointHeaderInvalid,
-                    $"The file has {fileLength} bytes, fewer than the 28-byte llama2.c header.", path);
-        }
-        int Field(int i) => BinaryPrimitives.ReadInt32LittleEndian(header.AsSpan(i * 4));
-        var vocab = Field(5);
+            read = stream.ReadAtLeast(header, HeaderBytes, throwOnEndOfStream: false);
+        return ParseHeader(header.AsSpan(0, read), fileLength, path);
+    }
+
+    /// <summary>
+    /// The model shape in a checkpoint's first bytes (<paramref name="header"/>: up to 28 of them), checked against the
+    /// file's length: MSDK1002 for a short or invalid header, MSDK1003 when the length is not exactly what it implies.
+    /// </summary>
+    public static LlamaConfig ParseHeader(ReadOnlySpan<byte> header, long fileLength, string? path)
+    {
+        if (header.Length < HeaderBytes || fileLength < HeaderBytes)
+            throw new ModelSdkException(DiagnosticCodes.CheckpointHeaderInvalid,
+                $"The file has {fileLength} bytes, fewer than the 28-byte llama2.c header.", path);
+        Span<int> field = stackalloc int[7];
+        for (var i = 0; i < field.Length; i++) field[i] = BinaryPrimitives.ReadInt32LittleEndian(header[(i * 4)..]);
+        var vocab = field[5];
         var config = new LlamaConfig
         {
-            Dim = Field(0), HiddenDim = Field(1), Layers = Field(2), Heads = Field(3), KvHeads = Field(4),
-            VocabSize = vocab == int.MinValue ? 0 : Math.Abs(vocab), ContextLength = Field(6),
+            Dim = field[0], HiddenDim = field[1], Layers = field[2], Heads = field[3], KvHeads = field[4],
+            // A negative vocab_size marks an unshared classifier (llama2.c's export convention).
+            VocabSize = vocab == int.MinValue ? 0 : Math.Abs(vocab), ContextLength = field[6],
             SharedClassifier = vocab > 0,
         };
         config.EnsureValid(path);

@@ -1,5 +1,6 @@
 using Microsoft.ML.Tokenizers;
 using ModelSdk.Diagnostics;
+using ModelSdk.Tokenizers;
 
 namespace ModelSdk.Compression.Passes;
 
@@ -45,9 +46,9 @@ public sealed class CalibrationText
         {
             throw new ModelSdkException(DiagnosticCodes.CalibrationDataInvalid, $"The calibration text cannot be read: {e.Message}", textPath);
         }
-        LlamaTokenizer tokenizer;
-        using (var stream = File.OpenRead(tokenizerPath))
-            tokenizer = LlamaTokenizer.Create(stream, addBeginOfSentence: true, addEndOfSentence: false);
+        var tokenizerBytes = File.ReadAllBytes(tokenizerPath);
+        SentencePieceModel.Parse(tokenizerBytes, tokenizerPath);
+        var tokenizer = LlamaTokenizers.Create(tokenizerBytes, tokenizerPath);
         var sequences = Tokenize(text, tokenizer, settings, contextLength);
         if (sequences.Count == 0)
             throw new ModelSdkException(DiagnosticCodes.CalibrationDataInvalid,

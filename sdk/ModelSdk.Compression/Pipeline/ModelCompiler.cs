@@ -7,6 +7,7 @@ using ModelSdk.Compression.Import;
 using ModelSdk.Compression.Passes;
 using ModelSdk.Diagnostics;
 using ModelSdk.Tensors;
+using ModelSdk.Tokenizers;
 
 namespace ModelSdk.Compression.Pipeline;
 
@@ -52,7 +53,7 @@ public static class ModelCompiler
     public static ArtifactManifest Inspect(CompileRequest request)
     {
         var config = Llama2CheckpointImporter.ReadConfig(request.CheckpointPath);
-        var tokenizer = SentencePieceModelInfo.Read(request.TokenizerPath);
+        var tokenizer = SentencePieceModel.Read(request.TokenizerPath);
         if (tokenizer.PieceCount != config.VocabSize)
             throw new ModelSdkException(DiagnosticCodes.TokenizerVocabularyMismatch,
                 $"The tokenizer has {tokenizer.PieceCount} pieces but the model's vocab_size is {config.VocabSize}.", request.TokenizerPath);

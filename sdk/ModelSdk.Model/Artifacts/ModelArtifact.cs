@@ -46,21 +46,7 @@ public sealed unsafe class ModelArtifact : IDisposable
             throw new ModelSdkException(DiagnosticCodes.ArtifactNotFound, "The model artifact does not exist.", path);
 
         var fileLength = FileLength.Of(path);
-        var headerBytes = new byte[ArtifactFormat.HeaderSize];
-        using (var stream = File.OpenRead(path))
-        {
-            if (stream.ReadAtLeast(headerBytes, headerBytes.Length, throwOnEndOfStream: false) < headerBytes.Length)
-                throw Corrupt(path, "it is shorter than the 128-byte header");
-        }
-        var header = ArtifactFormat.Header.TryRead(headerBytes, out var problem) ?? throw Corrupt(path, problem!);
-        if (header.Version != ArtifactFormat.Version)
-            throw new ModelSdkException(DiagnosticCodes.ArtifactVersionUnsupported,
-                $"The artifact has format version {header.Version}; this ModelSdk reads version {ArtifactFormat.Version}.", path);
-        if (header.ManifestOffset != ArtifactFormat.HeaderSize || header.ManifestLength <= 0 || header.ManifestLength > MaxManifestBytes
-            || header.DataOffset != ArtifactFormat.Align(header.ManifestOffset + header.ManifestLength)
-            || header.DataLength < 0 || header.DataOffset > fileLength || header.DataLength != fileLength - header.DataOffset)
-            throw Corrupt(path, "its section offsets do not fit the file's length");
-
+        if (fileLength < ArtifactFormat.HeaderSize) throw Corrupt(path, "it is shorter than the 128-byte header");
         var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         MemoryMappedViewAccessor? view = null;
         var acquired = false;
@@ -71,34 +57,8 @@ public sealed unsafe class ModelArtifact : IDisposable
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePointer);
             acquired = true;
             basePointer += view.PointerOffset;
-
-            var manifestSpan = new ReadOnlySpan<byte>(basePointer + header.ManifestOffset, (int)header.ManifestLength);
-            if (XxHash128.HashToUInt128(manifestSpan) != header.ManifestHash)
-                throw Corrupt(path, "its manifest checksum does not match");
-            var manifestEnd = header.ManifestOffset + header.ManifestLength;
-            if (new ReadOnlySpan<byte>(basePointer + manifestEnd, (int)(header.DataOffset - manifestEnd)).ContainsAnyExcept((byte)0))
-                throw Corrupt(path, "its padding before the tensor data is not zero");
-            if (HashData(basePointer + header.DataOffset, header.DataLength) != header.DataHash)
-                throw Corrupt(path, "its tensor data checksum does not match");
-
-            ArtifactManifest manifest;
-            try
-            {
-                manifest = JsonSerializer.Deserialize(manifestSpan, ManifestJsonContext.Default.ArtifactManifest)
-                    ?? throw Corrupt(path, "its manifest is empty");
-            }
-            catch (JsonException e)
-            {
-                throw Corrupt(path, $"its manifest is not valid JSON or lacks a required value ({e.Message})");
-            }
-            if (manifest.Schema != ArtifactManifest.CurrentSchema)
-                throw new ModelSdkException(DiagnosticCodes.ArtifactVersionUnsupported,
-                    $"The artifact's manifest schema is '{manifest.Schema}'; this ModelSdk reads '{ArtifactManifest.CurrentSchema}'.", path);
-            if (manifest.Config.Validate() is { } shapeProblem)
-                throw Corrupt(path, $"its model shape is invalid: {shapeProblem}");
-
-            var tensors = ValidateTensorTable(path, manifest.Tensors, header.DataLength);
-            return new ModelArtifact(path, map, view, basePointer, header.DataOffset, manifest, tensors);
+            var (manifest, tensors, dataOffset) = Read(basePointer, fileLength, path);
+            return new ModelArtifact(path, map, view, basePointer, dataOffset, manifest, tensors);
         }
         catch
         {
@@ -107,6 +67,52 @@ public sealed unsafe class ModelArtifact : IDisposable
             map.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Validates the bytes of a whole artifact (<paramref name="fileLength"/> of them at <paramref name="file"/>) and returns
+    /// its manifest, tensor table and data offset; MSDK2002/MSDK2003 for anything else. Nothing is allocated in
+    /// proportion to a size the file declares: sections are checked against the real length first.
+    /// </summary>
+    internal static (ArtifactManifest Manifest, Dictionary<string, TensorEntry> Tensors, long DataOffset) Read(byte* file, long fileLength, string path)
+    {
+        if (fileLength < ArtifactFormat.HeaderSize) throw Corrupt(path, "it is shorter than the 128-byte header");
+        var header = ArtifactFormat.Header.TryRead(new ReadOnlySpan<byte>(file, ArtifactFormat.HeaderSize), out var problem)
+            ?? throw Corrupt(path, problem!);
+        if (header.Version != ArtifactFormat.Version)
+            throw new ModelSdkException(DiagnosticCodes.ArtifactVersionUnsupported,
+                $"The artifact has format version {header.Version}; this ModelSdk reads version {ArtifactFormat.Version}.", path);
+        if (header.ManifestOffset != ArtifactFormat.HeaderSize || header.ManifestLength <= 0 || header.ManifestLength > MaxManifestBytes
+            || header.DataOffset != ArtifactFormat.Align(header.ManifestOffset + header.ManifestLength)
+            || header.DataLength < 0 || header.DataOffset > fileLength || header.DataLength != fileLength - header.DataOffset)
+            throw Corrupt(path, "its section offsets do not fit the file's length");
+
+        var manifestSpan = new ReadOnlySpan<byte>(file + header.ManifestOffset, (int)header.ManifestLength);
+        if (XxHash128.HashToUInt128(manifestSpan) != header.ManifestHash)
+            throw Corrupt(path, "its manifest checksum does not match");
+        var manifestEnd = header.ManifestOffset + header.ManifestLength;
+        if (new ReadOnlySpan<byte>(file + manifestEnd, (int)(header.DataOffset - manifestEnd)).ContainsAnyExcept((byte)0))
+            throw Corrupt(path, "its padding before the tensor data is not zero");
+        if (HashData(file + header.DataOffset, header.DataLength) != header.DataHash)
+            throw Corrupt(path, "its tensor data checksum does not match");
+
+        ArtifactManifest manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize(manifestSpan, ManifestJsonContext.Default.ArtifactManifest)
+                ?? throw Corrupt(path, "its manifest is empty");
+        }
+        catch (JsonException e)
+        {
+            throw Corrupt(path, $"its manifest is not valid JSON or lacks a required value ({e.Message})");
+        }
+        if (manifest.Schema != ArtifactManifest.CurrentSchema)
+            throw new ModelSdkException(DiagnosticCodes.ArtifactVersionUnsupported,
+                $"The artifact's manifest schema is '{manifest.Schema}'; this ModelSdk reads '{ArtifactManifest.CurrentSchema}'.", path);
+        if (manifest.Config.Validate() is { } shapeProblem)
+            throw Corrupt(path, $"its model shape is invalid: {shapeProblem}");
+
+        return (manifest, ValidateTensorTable(path, manifest.Tensors, header.DataLength), header.DataOffset);
     }
 
     public bool Contains(string name) => _tensors.ContainsKey(name);

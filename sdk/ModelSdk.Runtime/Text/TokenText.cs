@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using ModelSdk.Tokenizers;
 
 namespace ModelSdk.Runtime.Text;
 
@@ -15,7 +16,7 @@ internal sealed class TokenText
     private readonly byte[][] _bytes;
     private readonly string?[] _strings;
 
-    public TokenText(SentencePieceVocabulary vocabulary, int bosId)
+    public TokenText(SentencePieceModel vocabulary, int bosId)
     {
         BosId = bosId;
         var count = vocabulary.Pieces.Count;
@@ -26,7 +27,7 @@ internal sealed class TokenText
             var piece = vocabulary.Pieces[id];
             var type = vocabulary.Types[id];
             byte[] bytes;
-            if (type == SentencePieceVocabulary.PieceType.Control) bytes = [];
+            if (type == SentencePieceModel.PieceType.Control) bytes = [];
             else if (TryParseByte(piece, out var b)) bytes = [b];
             else bytes = Encoding.UTF8.GetBytes(piece.Replace('\u2581', ' '));
             if (bytes.Length == 1 && IsUnsafeByte(bytes[0])) bytes = [];

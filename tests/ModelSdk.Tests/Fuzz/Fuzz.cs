@@ -85,6 +85,35 @@ internal static class Fuzz
     }
 
     /// <summary>
+    /// Bytes a reader may allocate for an input of <paramref name="inputBytes"/>: a small multiple of what is present
+    /// (strings are UTF-16, lists grow by doubling) plus a constant for the error or the result's fixed parts. What it
+    /// rules out is memory sized by a count or length the input merely declares.
+    /// </summary>
+    public static long AllocationLimit(long inputBytes, int perInputByte) => perInputByte * inputBytes + (64 << 10);
+
+    /// <summary><see cref="SuccessOr{TResult}"/>, also failing when the read allocated more than <paramref name="maxBytes"/> on this thread.</summary>
+    public static TResult? SuccessOr<TResult>(Func<TResult> read, string[] codes, long maxBytes, Action<ModelSdkException>? rejected = null)
+        where TResult : class
+    {
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        long allocated = 0;
+        var result = SuccessOr(() =>
+        {
+            try
+            {
+                return read();
+            }
+            finally
+            {
+                allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+            }
+        }, codes, rejected);
+        if (allocated > maxBytes)
+            throw new FuzzFailure($"The read allocated {allocated} bytes, over the limit of {maxBytes}.");
+        return result;
+    }
+
+    /// <summary>
     /// Counts how cases ended, so a test can check its generator reaches every outcome it means to (a generator that only
     /// ever produces files rejected by the first check would pass without testing anything).
     /// </summary>

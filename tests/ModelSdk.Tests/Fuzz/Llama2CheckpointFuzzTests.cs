@@ -76,11 +76,68 @@ public sealed class Llama2CheckpointFuzzTests(ITestOutputHelper output) : IDispo
     public void RandomHeadersAndLengths_GiveAModelOrTheDocumentedError()
     {
         var outcomes = new Fuzz.Outcomes();
-        Fuzz.Sample(Cases, c => outcomes.Add(Check(c.Config, c.Edits)), iter: 3000,
+        Fuzz.Sample(Cases, c => outcomes.Add(Check(c.Config, c.Edits)), iter: 2000,
             print: c => $"{c.Config} edits [{string.Join(", ", c.Edits.Select(e => e.ToString()))}]");
         // The generator reaches every outcome: edited files that still import, bad headers, bad lengths.
         output.WriteLine($"outcomes: {outcomes}");
         outcomes.AssertSeen("model", "edited model", "MSDK1002", "MSDK1003");
+    }
+
+    /// <summary>The real stories15M header (28 bytes) and the real file's length.</summary>
+    private static readonly Lazy<(byte[] Header, long Length)> RealHeader = new(() =>
+    {
+        var header = new byte[HeaderBytes];
+        using var stream = File.OpenRead(Import.CheckpointFiles.Checkpoint);
+        stream.ReadExactly(header);
+        return (header, stream.Length);
+    });
+
+    /// <summary>A change of the length the header is checked against: cut, extended, or a value at an edge.</summary>
+    public sealed record LengthEdit(long Delta, long? Value)
+    {
+        public long Apply(long length) => Value ?? Math.Max(0, length + Delta);
+    }
+
+    private static readonly Gen<LengthEdit> AnyLengthEdit = Gen.Frequency(
+        (4, Gen.Const(new LengthEdit(0, null))),
+        (3, Gen.Frequency((3, Gen.Long[-64, 64]), (1, Gen.Long[-(1L << 26), 1L << 26])).Select(d => new LengthEdit(d, null))),
+        (1, Gen.OneOf(0L, 1L, 27L, 28L, 29L, int.MaxValue, uint.MaxValue, long.MaxValue).Select(v => new LengthEdit(0, v))));
+
+    /// <summary>
+    /// The header reader on its own, from memory: the real header with 1 to 4 byte mutations (flips, edge values, varint-like
+    /// runs, truncation, inserted or deleted bytes) and its real length edited, or a tiny valid header with fields replaced.
+    /// Only a shape consistent with the length, MSDK1002 or MSDK1003 may come back, allocating no more than a constant.
+    /// </summary>
+    [Fact]
+    public void MutatedRealHeaders_InMemory_GiveAShapeOrTheDocumentedError()
+    {
+        var outcomes = new Fuzz.Outcomes();
+        var (realHeader, realLength) = RealHeader.Value;
+        var real = Gen.Select(ByteMutation.Any(Gen.Int[0, HeaderBytes - 1]).Array[0, 4], AnyLengthEdit,
+            (m, l) => (Header: ByteMutation.ApplyAll(realHeader, m), Length: l.Apply(realLength), Print: $"real header [{string.Join(", ", m.Select(x => x.ToString()))}], length {l}"));
+        var tiny = Gen.Select(TinyConfig, Gen.Select(Gen.Int[0, 6], FieldValue).Array[0, 3], AnyLengthEdit, (c, fields, l) =>
+        {
+            var header = Build(c)[..HeaderBytes];
+            foreach (var (field, value) in fields) BinaryPrimitives.WriteInt32LittleEndian(header.AsSpan(field * 4), value);
+            return (Header: header, Length: l.Apply(Llama2CheckpointImporter.ExpectedLength(c)),
+                Print: $"{c} fields [{string.Join(", ", fields.Select(f => $"{f.Item1}={f.Item2}"))}], length {l}");
+        });
+        Fuzz.Sample(Gen.Frequency((3, real), (2, tiny)), c =>
+        {
+            string? code = null;
+            var config = Fuzz.SuccessOr(() => Llama2CheckpointImporter.ParseHeader(c.Header, c.Length, "model.bin"), Codes,
+                Fuzz.AllocationLimit(0, 0), e => code = e.Code.Id);
+            if (config is null)
+            {
+                outcomes.Add(code!);
+                return;
+            }
+            Assert.Null(config.Validate());
+            Assert.Equal(c.Length, Llama2CheckpointImporter.ExpectedLength(config));
+            outcomes.Add(config.Dim == 288 ? "stories15M" : "ok");
+        }, iter: 10_000, print: c => c.Print);
+        output.WriteLine($"outcomes: {outcomes}");
+        outcomes.AssertSeen("stories15M", "ok", "MSDK1002", "MSDK1003");
     }
 
     /// <summary>Every header field set to every extreme value, as is and with the file resized to fit the new header.</summary>

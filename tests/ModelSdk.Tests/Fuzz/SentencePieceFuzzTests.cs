@@ -1,14 +1,16 @@
 using System.Text;
 using CsCheck;
-using ModelSdk.Compression.Import;
+using ModelSdk.Diagnostics;
+using ModelSdk.Tokenizers;
 using ModelSdk.Tests.Import;
 using Xunit.Abstractions;
 
 namespace ModelSdk.Tests.Fuzz;
 
 /// <summary>
-/// SentencePiece <c>tokenizer.model</c> files are untrusted input: any bytes must give a tokenizer description whose
-/// BOS/EOS ids lie inside its vocabulary, or MSDK1005, never another exception.
+/// SentencePiece <c>tokenizer.model</c> files are untrusted input: any bytes must give a tokenizer whose BOS/EOS ids lie
+/// inside its vocabulary, whose pieces are valid UTF-8 text and whose types are SentencePiece's, or MSDK1005, never another
+/// exception; and what <see cref="SentencePieceModel"/> accepts, Microsoft.ML.Tokenizers must load too (or MSDK1005).
 /// </summary>
 public sealed class SentencePieceFuzzTests(ITestOutputHelper output)
 {
@@ -17,40 +19,101 @@ public sealed class SentencePieceFuzzTests(ITestOutputHelper output)
 
     private static readonly Lazy<byte[]> RealTokenizer = new(() => File.ReadAllBytes(CheckpointFiles.Tokenizer));
 
-    /// <summary>1 to 4 mutations of the real 32000-piece Llama tokenizer, placed anywhere, in its first bytes or in its last 8 KiB (trainer spec).</summary>
-    private static readonly Gen<ByteMutation[]> RealTokenizerMutations = Gen.Const(0).SelectMany(_ =>
-    {
-        var length = RealTokenizer.Value.Length;
-        var position = Gen.Frequency((3, Gen.Int[0, length - 1]), (2, Gen.Int[0, 63]), (3, Gen.Int[-8192, -1]));
-        return ByteMutation.Any(position).Array[1, 4];
-    });
+    /// <summary>
+    /// The real tokenizer cut down to its first 300 pieces (the specials, the 256 byte pieces, the first merges) followed
+    /// by its own trainer and normalizer specs, byte for byte: real structure, a hundredth of the size, so thousands of
+    /// cases take seconds.
+    /// </summary>
+    private static readonly Lazy<byte[]> SmallRealTokenizer = new(() => KeepPieces(RealTokenizer.Value, 300));
 
+    private static Gen<ByteMutation[]> Mutations(int length, int tail)
+    {
+        var position = Gen.Frequency((3, Gen.Int[0, length - 1]), (2, Gen.Int[0, 63]), (3, Gen.Int[-tail, -1]));
+        return ByteMutation.Any(position).Array[1, 4];
+    }
+
+    /// <summary>1 to 4 mutations of the real 32000-piece Llama tokenizer, placed anywhere, in its first bytes or in its last 8 KiB (trainer spec).</summary>
     [Fact]
-    public void MutatedRealTokenizer_GivesAValidDescriptionOrMSDK1005()
+    public void MutatedRealTokenizer_GivesAValidTokenizerOrMSDK1005()
     {
         var outcomes = new Fuzz.Outcomes();
-        Fuzz.Sample(RealTokenizerMutations, mutations => outcomes.Add(Check(ByteMutation.ApplyAll(RealTokenizer.Value, mutations))),
-            iter: 1500, print: m => $"[{string.Join(", ", m.Select(x => x.ToString()))}]");
+        var real = RealTokenizer.Value;
+        Fuzz.Sample(Mutations(real.Length, 8192), mutations => outcomes.Add(Check(ByteMutation.ApplyAll(real, mutations), loadEncoder: false)),
+            iter: 300, print: m => $"[{string.Join(", ", m.Select(x => x.ToString()))}]");
+        output.WriteLine($"outcomes: {outcomes}");
+        outcomes.AssertSeen("ok", "MSDK1005");
+    }
+
+    /// <summary>1 to 4 mutations of the cut-down real tokenizer; what is accepted must also load as a Microsoft.ML.Tokenizers encoder.</summary>
+    [Fact]
+    public void MutatedSmallRealTokenizer_GivesAValidTokenizerOrMSDK1005()
+    {
+        var outcomes = new Fuzz.Outcomes();
+        var small = SmallRealTokenizer.Value;
+        Fuzz.Sample(Mutations(small.Length, 2048), mutations => outcomes.Add(Check(ByteMutation.ApplyAll(small, mutations), loadEncoder: true)),
+            iter: 6000, print: m => $"[{string.Join(", ", m.Select(x => x.ToString()))}]");
         output.WriteLine($"outcomes: {outcomes}");
         outcomes.AssertSeen("ok", "MSDK1005");
     }
 
     [Fact]
-    public void RandomBytes_GiveAValidDescriptionOrMSDK1005()
-        => Fuzz.Sample(Gen.Byte.Array[0, 512], bytes => Check(bytes), iter: 3000, print: Convert.ToHexString);
+    public void SmallRealTokenizer_IsTheRealOnesFirstPieces()
+    {
+        var real = SentencePieceModel.Parse(RealTokenizer.Value, FileName);
+        var small = SentencePieceModel.Parse(SmallRealTokenizer.Value, FileName);
+        Assert.Equal(real.Pieces.Take(300), small.Pieces);
+        Assert.Equal(real.Types.Take(300), small.Types);
+        Assert.Equal((real.BosId, real.EosId), (small.BosId, small.EosId));
+        var encoder = LlamaTokenizers.Create(SmallRealTokenizer.Value, FileName);
+        var ids = encoder.EncodeToIds("Once upon a time, Лиса", addBeginningOfSentence: true, addEndOfSentence: false);
+        Assert.Equal(1, ids[0]);
+        Assert.Equal(" Once upon a time, Лиса", encoder.Decode(ids)); // SentencePiece's dummy prefix
+    }
+
+    /// <summary>The top-level fields of a ModelProto with only the first <paramref name="pieces"/> piece fields kept.</summary>
+    private static byte[] KeepPieces(byte[] model, int pieces)
+    {
+        var kept = new List<byte>();
+        var seen = 0;
+        for (var at = 0; at < model.Length;)
+        {
+            var start = at;
+            var tag = ReadVarint(model, ref at);
+            Assert.Equal(2UL, tag & 7);
+            var length = (int)ReadVarint(model, ref at);
+            at += length;
+            if (tag >> 3 != 1 || seen++ < pieces) kept.AddRange(model.AsSpan(start, at - start));
+        }
+        return kept.ToArray();
+    }
+
+    private static ulong ReadVarint(byte[] bytes, ref int at)
+    {
+        ulong value = 0;
+        for (var shift = 0; ; shift += 7)
+        {
+            var b = bytes[at++];
+            value |= (ulong)(b & 0x7f) << shift;
+            if (b < 0x80) return value;
+        }
+    }
+
+    [Fact]
+    public void RandomBytes_GiveAValidTokenizerOrMSDK1005()
+        => Fuzz.Sample(Gen.Byte.Array[0, 512], bytes => Check(bytes, loadEncoder: false), iter: 3000, print: Convert.ToHexString);
 
     /// <summary>
     /// Random protobuf messages (right and wrong wire types, lying lengths, nested messages, huge varints), and
     /// well-formed models with a byte or two damaged.
     /// </summary>
     [Fact]
-    public void RandomProtobuf_GivesAValidDescriptionOrMSDK1005()
+    public void RandomProtobuf_GivesAValidTokenizerOrMSDK1005()
     {
         var outcomes = new Fuzz.Outcomes();
         var cases = Gen.Frequency(
             (1, Gen.Select(Proto.AnyMessage, Gen.Const(Array.Empty<ByteMutation>()))),
             (1, Gen.Select(Proto.WellFormedModel.Select(m => m.Fields), ByteMutation.Any(Gen.Int).Array[1, 2])));
-        Fuzz.Sample(cases, c => outcomes.Add(Check(ByteMutation.ApplyAll(Proto.Encode(c.Item1), c.Item2))), iter: 3000,
+        Fuzz.Sample(cases, c => outcomes.Add(Check(ByteMutation.ApplyAll(Proto.Encode(c.Item1), c.Item2), loadEncoder: false)), iter: 3000,
             print: c => $"{Proto.Print(c.Item1)} mutated [{string.Join(", ", c.Item2.Select(m => m.ToString()))}]");
         output.WriteLine($"outcomes: {outcomes}");
         outcomes.AssertSeen("ok", "MSDK1005");
@@ -64,24 +127,31 @@ public sealed class SentencePieceFuzzTests(ITestOutputHelper output)
             var (fields, pieces, bos, eos) = model;
             var bytes = Proto.Encode(fields);
             if (bos < 0 || bos >= pieces || eos < 0 || eos >= pieces)
-                Assert.Equal("MSDK1005", Check(bytes));
+                Assert.Equal("MSDK1005", Check(bytes, loadEncoder: false));
             else
-                Assert.Equal(new SentencePieceModelInfo(pieces, bos, eos), SentencePieceModelInfo.Parse(bytes, FileName));
+            {
+                var read = SentencePieceModel.Parse(bytes, FileName);
+                Assert.Equal((pieces, bos, eos), (read.PieceCount, read.BosId, read.EosId));
+            }
         }, iter: 1000, print: m => $"{m.Pieces} pieces, bos {m.Bos}, eos {m.Eos}: {Proto.Print(m.Fields)}");
 
-    private static string Check(byte[] bytes)
+    private static string Check(byte[] bytes, bool loadEncoder)
     {
         string? code = null;
-        var info = Fuzz.SuccessOr(() => SentencePieceModelInfo.Parse(bytes, FileName), Codes, e =>
+        var model = Fuzz.SuccessOr(() => SentencePieceModel.Parse(bytes, FileName), Codes, Fuzz.AllocationLimit(bytes.Length, 8), e =>
         {
             code = e.Code.Id;
             Assert.Equal(FileName, e.FilePath);
         });
-        if (info is null) return code!;
-        Assert.InRange(info.PieceCount, 1, bytes.Length);
-        Assert.InRange(info.BosId, 0, info.PieceCount - 1);
-        Assert.InRange(info.EosId, 0, info.PieceCount - 1);
-        return "ok";
+        if (model is null) return code!;
+        Assert.InRange(model.PieceCount, 1, bytes.Length);
+        Assert.Equal(model.PieceCount, model.Types.Count);
+        Assert.InRange(model.BosId, 0, model.PieceCount - 1);
+        Assert.InRange(model.EosId, 0, model.PieceCount - 1);
+        Assert.All(model.Types, type => Assert.True(Enum.IsDefined(type)));
+        if (!loadEncoder) return "ok";
+        var encoder = Fuzz.SuccessOr(() => LlamaTokenizers.Create(bytes, FileName), Codes, e => code = e.Code.Id);
+        return encoder is null ? $"encoder {code}" : "ok";
     }
 
     /// <summary>A protobuf field, written as the wire format; Print shows the tree CsCheck found.</summary>
