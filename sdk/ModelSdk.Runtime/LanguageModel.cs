@@ -31,7 +31,11 @@ public sealed class LanguageModel : IDisposable
     private readonly TokenText _tokenText;
     private readonly ConcurrentBag<IInferenceSession> _sessions = [];
     private readonly string? _path;
-    private bool _disposed;
+
+    /// <summary>Calls holding a session, plus one for the owner until <see cref="Dispose"/>: the memory goes when it reaches 0.</summary>
+    private int _leases = 1;
+
+    private int _disposed;
 
     private LanguageModel(ModelArtifact artifact, IInferenceBackend backend, LlamaTokenizer tokenizer, TokenText tokenText)
     {
@@ -371,23 +375,47 @@ public sealed class LanguageModel : IDisposable
 
     private IInferenceSession RentSession()
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return _sessions.TryTake(out var session) ? session : _backend.CreateSession();
+        for (var leases = Volatile.Read(ref _leases); ; )
+        {
+            ObjectDisposedException.ThrowIf(leases == 0 || Volatile.Read(ref _disposed) != 0, this);
+            var seen = Interlocked.CompareExchange(ref _leases, leases + 1, leases);
+            if (seen == leases) break;
+            leases = seen;
+        }
+        try
+        {
+            return _sessions.TryTake(out var session) ? session : _backend.CreateSession();
+        }
+        catch
+        {
+            ReleaseLease();
+            throw;
+        }
     }
 
     private void ReturnSession(IInferenceSession session)
     {
-        if (_disposed || _sessions.Count >= Math.Max(2, Environment.ProcessorCount)) session.Dispose();
+        if (Volatile.Read(ref _disposed) != 0 || _sessions.Count >= Math.Max(2, Environment.ProcessorCount)) session.Dispose();
         else _sessions.Add(session);
+        ReleaseLease();
     }
 
-    /// <summary>Releases the worker threads, the sessions and the memory mapping. Do not dispose while calls are running.</summary>
-    public void Dispose()
+    private void ReleaseLease()
     {
-        if (_disposed) return;
-        _disposed = true;
+        if (Interlocked.Decrement(ref _leases) != 0) return;
         while (_sessions.TryTake(out var session)) session.Dispose();
         _backend.Dispose();
         _artifact?.Dispose();
+    }
+
+    /// <summary>
+    /// Releases the worker threads, the sessions and the memory mapping. Safe while calls are running: new calls throw
+    /// <see cref="ObjectDisposedException"/>, calls in flight finish normally, and the memory is released when the last one
+    /// returns (a token enumeration left undisposed holds it until it is disposed).
+    /// </summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        ReleaseLease();
     }
 }
