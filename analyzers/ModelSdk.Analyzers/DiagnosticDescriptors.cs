@@ -32,5 +32,35 @@ namespace ModelSdk.Analyzers
             isEnabledByDefault: true,
             description: "GenerateStreamingAsync returns a lazy IAsyncEnumerable<string>: generation starts only when it is enumerated.",
             helpLinkUri: HelpLinkBase + "MSDK2102.md");
+
+        public static readonly DiagnosticDescriptor ModelNotDisposed = new DiagnosticDescriptor(
+            id: "MSDK2103",
+            title: "Loaded model is never disposed",
+            messageFormat: "The model returned by '{0}.Load' is never disposed, so its memory mapping, weights and worker threads stay until the process ends; declare it with 'using', or dispose it when done",
+            category: Category,
+            defaultSeverity: DiagnosticSeverity.Warning,
+            isEnabledByDefault: true,
+            description: "A loaded model holds the mapped artifact, weight memory and worker threads (or GPU memory). Dispose it when it is no longer needed, or keep one instance for the application's lifetime.",
+            helpLinkUri: HelpLinkBase + "MSDK2103.md");
+
+        public static readonly DiagnosticDescriptor BlockingOnGeneration = new DiagnosticDescriptor(
+            id: "MSDK2104",
+            title: "Blocking wait on streaming generation",
+            messageFormat: "'{0}' blocks the calling thread until generation finishes; enumerate the stream with 'await foreach', or call 'Generate' for the whole text synchronously",
+            category: Category,
+            defaultSeverity: DiagnosticSeverity.Warning,
+            isEnabledByDefault: true,
+            description: "GenerateStreamingAsync runs the model on the thread pool and yields text as it is decoded. Waiting on it with .Result, .Wait(), GetAwaiter().GetResult() or, in an async method, ToBlockingEnumerable() holds a thread for the whole generation and can starve the pool or freeze a UI.",
+            helpLinkUri: HelpLinkBase + "MSDK2104.md");
+
+        public static readonly DiagnosticDescriptor ModelLoadedPerRequest = new DiagnosticDescriptor(
+            id: "MSDK2105",
+            title: "Model loaded on every request",
+            messageFormat: "'{0}.Load' runs on every request ({1}); load the model once at startup and share the instance, for example as a singleton service, since it is safe to use from many threads",
+            category: Category,
+            defaultSeverity: DiagnosticSeverity.Warning,
+            isEnabledByDefault: true,
+            description: "Controllers, Razor pages and SignalR hubs are created for every request, and middleware Invoke methods and minimal-API route handlers run for every request. Loading a model there maps and verifies the whole artifact each time.",
+            helpLinkUri: HelpLinkBase + "MSDK2105.md");
     }
 }

@@ -8,6 +8,10 @@ namespace ModelSdk.Analyzers
         /// <summary>The generator's tool name. Keep in sync with ModelSdk.Generators' GeneratorInfo.ToolName.</summary>
         public const string GeneratorToolName = "ModelSdk.Generators";
 
+        /// <summary>The static <c>Load</c> of a generated model class.</summary>
+        public static bool IsLoad(IMethodSymbol method, INamedTypeSymbol generatedCodeAttribute)
+            => method.Name == "Load" && method.IsStatic && IsGeneratedModel(method.ContainingType, generatedCodeAttribute);
+
         public static bool IsGeneratedModel(INamedTypeSymbol? type, INamedTypeSymbol generatedCodeAttribute)
         {
             if (type is null) return false;

@@ -1,0 +1,106 @@
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace ModelSdk.Analyzers
+{
+    /// <summary>
+    /// MSDK2103: a generated model class's <c>Load</c> whose result is certainly never disposed — discarded, used only as
+    /// the receiver of a call (<c>Stories15M.Load().Generate(p)</c>), or kept in a local (without <c>using</c>) that is
+    /// only ever the receiver of calls and never disposed. A model that is returned, stored in a field, passed on or
+    /// captured has another owner and is not reported.
+    /// </summary>
+    [DiagnosticAnalyzer(LanguageNames.CSharp)]
+    public sealed class ModelNotDisposedAnalyzer : DiagnosticAnalyzer
+    {
+        /// <inheritdoc/>
+        public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
+            ImmutableArray.Create(DiagnosticDescriptors.ModelNotDisposed);
+
+        /// <inheritdoc/>
+        public override void Initialize(AnalysisContext context)
+        {
+            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+            context.EnableConcurrentExecution();
+            context.RegisterCompilationStartAction(static start =>
+            {
+                INamedTypeSymbol? generatedCode = start.Compilation.GetTypeByMetadataName("System.CodeDom.Compiler.GeneratedCodeAttribute");
+                if (generatedCode is null) return;
+                start.RegisterOperationAction(op => Analyze(op, generatedCode), OperationKind.Invocation);
+            });
+        }
+
+        private static void Analyze(OperationAnalysisContext context, INamedTypeSymbol generatedCode)
+        {
+            var invocation = (IInvocationOperation)context.Operation;
+            if (!GeneratedModelTypes.IsLoad(invocation.TargetMethod, generatedCode)) return;
+            if (!NeverDisposed(invocation)) return;
+            context.ReportDiagnostic(Diagnostic.Create(
+                DiagnosticDescriptors.ModelNotDisposed, invocation.Syntax.GetLocation(), invocation.TargetMethod.ContainingType.Name));
+        }
+
+        private static bool NeverDisposed(IInvocationOperation load)
+        {
+            IOperation? parent = load.Parent;
+            while (parent is IConversionOperation or IParenthesizedOperation) parent = parent.Parent;
+            switch (parent)
+            {
+                case IExpressionStatementOperation:
+                    return true;
+                case IInvocationOperation call when call.Instance is not null && Unwrap(call.Instance) == load:
+                    return !IsDispose(call.TargetMethod);
+                case IPropertyReferenceOperation property when property.Instance is not null && Unwrap(property.Instance) == load:
+                    return true;
+                case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }:
+                    return !IsUsingDeclaration(declarator) && OnlyCalledOn(declarator.Symbol, Root(load));
+                default:
+                    return false;
+            }
+        }
+
+        /// <summary>True when every use of <paramref name="local"/> is a call or property read on it other than Dispose.</summary>
+        private static bool OnlyCalledOn(ILocalSymbol local, IOperation root)
+        {
+            foreach (IOperation operation in root.Descendants())
+            {
+                if (operation is not ILocalReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Local, local)) continue;
+                IOperation? parent = reference.Parent;
+                while (parent is IConversionOperation or IParenthesizedOperation) parent = parent.Parent;
+                bool calledOn = parent switch
+                {
+                    IInvocationOperation call => call.Instance is not null && Unwrap(call.Instance) == reference && !IsDispose(call.TargetMethod),
+                    IPropertyReferenceOperation property => property.Instance is not null && Unwrap(property.Instance) == reference,
+                    _ => false,
+                };
+                if (!calledOn) return false;
+            }
+            return true;
+        }
+
+        private static bool IsDispose(IMethodSymbol method) => method.Name is "Dispose" or "DisposeAsync";
+
+        private static bool IsUsingDeclaration(IVariableDeclaratorOperation declarator)
+        {
+            for (IOperation? current = declarator.Parent; current is not null; current = current.Parent)
+            {
+                if (current is IUsingDeclarationOperation or IUsingOperation) return true;
+                if (current is not (IVariableDeclarationOperation or IVariableDeclarationGroupOperation)) return false;
+            }
+            return false;
+        }
+
+        private static IOperation Unwrap(IOperation operation)
+        {
+            while (operation is IConversionOperation conversion) operation = conversion.Operand;
+            return operation;
+        }
+
+        private static IOperation Root(IOperation operation)
+        {
+            while (operation.Parent is not null) operation = operation.Parent;
+            return operation;
+        }
+    }
+}
