@@ -120,6 +120,30 @@ public sealed partial class DiagnosticCatalogTests
         Assert.Empty(pages.Except(known).Order());
     }
 
+    /// <summary>
+    /// Codes raised only inside the build task (reported through MSBuild), which the scenario tests in
+    /// ModelSdk.IntegrationTests do not provoke yet. Each one leaves this list when a test checks it.
+    /// </summary>
+    private static readonly string[] NotYetTested = ["MSDK1007", "MSDK1009", "MSDK1010", "MSDK1099"];
+
+    /// <summary>Every build and runtime code is checked by some test (by id or by its DiagnosticCodes field), beyond this catalog.</summary>
+    [Fact]
+    public void EveryCode_IsCheckedByATest()
+    {
+        var tests = Directory.GetFiles(Path.Combine(RepoRoot, "tests"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && Path.GetFileName(f) != $"{nameof(DiagnosticCatalogTests)}.cs")
+            .Select(File.ReadAllText)
+            .ToArray();
+        var fields = typeof(DiagnosticCodes).GetFields(BindingFlags.Public | BindingFlags.Static)
+            .Where(f => f.FieldType == typeof(DiagnosticCode))
+            .ToDictionary(f => ((DiagnosticCode)f.GetValue(null)!).Id, f => f.Name);
+        var untested = DiagnosticCodes.All
+            .Where(code => !tests.Any(t => t.Contains($"\"{code.Id}\"", StringComparison.Ordinal) || t.Contains($"DiagnosticCodes.{fields[code.Id]}", StringComparison.Ordinal)))
+            .Select(code => code.Id)
+            .ToArray();
+        Assert.Equal(NotYetTested, untested);
+    }
+
     /// <summary>Every page says when the diagnostic happens, shows it, and says what to do (the style of the first pages).</summary>
     private static void AssertHasSections(string page, string[] lines)
     {

@@ -46,4 +46,31 @@ public sealed class SentencePieceModelTests
             Assert.Equal("MSDK1005", Assert.IsType<ModelSdkException>(outcome).Code.Id);
         }
     }
+
+    /// <summary>The real tokenizer (32000 pieces) beside a checkpoint whose vocab_size is 16: the build refuses the pair.</summary>
+    [Fact]
+    public void TokenizerOfAnotherVocabulary_IsMSDK1008()
+    {
+        var folder = CheckpointFiles.TempFolder();
+        try
+        {
+            var config = new ModelSdk.Architecture.LlamaConfig
+            {
+                Dim = 8, HiddenDim = 16, Layers = 1, Heads = 2, KvHeads = 2, VocabSize = 16, ContextLength = 4, SharedClassifier = true,
+            };
+            var checkpoint = Path.Combine(folder, "tiny.bin");
+            var bytes = new byte[ModelSdk.Compression.Import.Llama2CheckpointImporter.ExpectedLength(config)];
+            int[] header = [config.Dim, config.HiddenDim, config.Layers, config.Heads, config.KvHeads, config.VocabSize, config.ContextLength];
+            Buffer.BlockCopy(header, 0, bytes, 0, 28);
+            File.WriteAllBytes(checkpoint, bytes);
+            var request = new ModelSdk.Compression.Pipeline.CompileRequest(checkpoint, CheckpointFiles.Tokenizer, "test");
+            var error = Assert.Throws<ModelSdkException>(() => ModelSdk.Compression.Pipeline.ModelCompiler.Inspect(request));
+            Assert.Equal(DiagnosticCodes.TokenizerVocabularyMismatch, error.Code);
+            Assert.Contains("32000", error.Message);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }
