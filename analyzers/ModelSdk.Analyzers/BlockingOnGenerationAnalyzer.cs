@@ -83,9 +83,7 @@ namespace ModelSdk.Analyzers
 
         private static IOperation? Initializer(ILocalReferenceOperation reference, IOperation from)
         {
-            IOperation root = from;
-            while (root.Parent is not null) root = root.Parent;
-            foreach (IOperation operation in root.Descendants())
+            foreach (IOperation operation in from.Root().Descendants())
             {
                 if (operation is IVariableDeclaratorOperation declarator && SymbolEqualityComparer.Default.Equals(declarator.Symbol, reference.Local))
                     return declarator.Initializer?.Value;

@@ -75,9 +75,7 @@ namespace ModelSdk.Analyzers
         private static bool IsParallelLoopBody(IAnonymousFunctionOperation lambda, INamedTypeSymbol? parallel)
         {
             if (parallel is null) return false;
-            IOperation? parent = lambda.Parent;
-            while (parent is IDelegateCreationOperation or IConversionOperation) parent = parent.Parent;
-            return parent is IArgumentOperation { Parent: IInvocationOperation call } &&
+            return Operations.CallTakingLambda(lambda) is { } call &&
                 SymbolEqualityComparer.Default.Equals(call.TargetMethod.ContainingType, parallel) &&
                 call.TargetMethod.Name is "For" or "ForEach" or "ForEachAsync";
         }

@@ -84,9 +84,7 @@ namespace ModelSdk.Analyzers
         private static bool IsRouteHandler(IAnonymousFunctionOperation lambda, INamedTypeSymbol? routeBuilder)
         {
             if (routeBuilder is null) return false;
-            IOperation? parent = lambda.Parent;
-            while (parent is IDelegateCreationOperation or IConversionOperation) parent = parent.Parent;
-            return parent is IArgumentOperation { Parent: IInvocationOperation call } &&
+            return Operations.CallTakingLambda(lambda) is { } call &&
                 SymbolEqualityComparer.Default.Equals(call.TargetMethod.ContainingType, routeBuilder) &&
                 RouteHandlerMethods.Contains(call.TargetMethod.Name);
         }

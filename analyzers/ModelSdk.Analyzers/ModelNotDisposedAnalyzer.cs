@@ -43,18 +43,16 @@ namespace ModelSdk.Analyzers
 
         private static bool NeverDisposed(IInvocationOperation load)
         {
-            IOperation? parent = load.Parent;
-            while (parent is IConversionOperation or IParenthesizedOperation) parent = parent.Parent;
-            switch (parent)
+            switch (load.SignificantParent())
             {
                 case IExpressionStatementOperation:
                     return true;
-                case IInvocationOperation call when call.Instance is not null && Unwrap(call.Instance) == load:
+                case IInvocationOperation call when call.Instance is not null && call.Instance.WithoutConversions() == load:
                     return !IsDispose(call.TargetMethod);
-                case IPropertyReferenceOperation property when property.Instance is not null && Unwrap(property.Instance) == load:
+                case IPropertyReferenceOperation property when property.Instance is not null && property.Instance.WithoutConversions() == load:
                     return true;
                 case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }:
-                    return !IsUsingDeclaration(declarator) && OnlyCalledOn(declarator.Symbol, Root(load));
+                    return !IsUsingDeclaration(declarator) && OnlyCalledOn(declarator.Symbol, load.Root());
                 default:
                     return false;
             }
@@ -66,12 +64,10 @@ namespace ModelSdk.Analyzers
             foreach (IOperation operation in root.Descendants())
             {
                 if (operation is not ILocalReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Local, local)) continue;
-                IOperation? parent = reference.Parent;
-                while (parent is IConversionOperation or IParenthesizedOperation) parent = parent.Parent;
-                bool calledOn = parent switch
+                bool calledOn = reference.SignificantParent() switch
                 {
-                    IInvocationOperation call => call.Instance is not null && Unwrap(call.Instance) == reference && !IsDispose(call.TargetMethod),
-                    IPropertyReferenceOperation property => property.Instance is not null && Unwrap(property.Instance) == reference,
+                    IInvocationOperation call => call.Instance is not null && call.Instance.WithoutConversions() == reference && !IsDispose(call.TargetMethod),
+                    IPropertyReferenceOperation property => property.Instance is not null && property.Instance.WithoutConversions() == reference,
                     _ => false,
                 };
                 if (!calledOn) return false;
@@ -89,18 +85,6 @@ namespace ModelSdk.Analyzers
                 if (current is not (IVariableDeclarationOperation or IVariableDeclarationGroupOperation)) return false;
             }
             return false;
-        }
-
-        private static IOperation Unwrap(IOperation operation)
-        {
-            while (operation is IConversionOperation conversion) operation = conversion.Operand;
-            return operation;
-        }
-
-        private static IOperation Root(IOperation operation)
-        {
-            while (operation.Parent is not null) operation = operation.Parent;
-            return operation;
         }
     }
 }
