@@ -19,7 +19,7 @@ public static class LlamaTokenizers
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            throw SentencePieceModel.Invalid(path, $"{e.GetType().Name}: {e.Message}");
+            throw SentencePieceModel.Invalid(path, $"Microsoft.ML.Tokenizers refuses it ({e.GetType().Name}: {e.Message})", e);
         }
     }
 }

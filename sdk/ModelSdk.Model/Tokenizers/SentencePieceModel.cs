@@ -119,6 +119,6 @@ public sealed class SentencePieceModel
         return (bos, eos);
     }
 
-    internal static ModelSdkException Invalid(string? path, string problem)
-        => new(DiagnosticCodes.TokenizerInvalid, $"The tokenizer cannot be read: {problem}.", path);
+    internal static ModelSdkException Invalid(string? path, string problem, Exception? inner = null)
+        => new(DiagnosticCodes.TokenizerInvalid, $"The tokenizer cannot be read: {problem}.", path, inner);
 }

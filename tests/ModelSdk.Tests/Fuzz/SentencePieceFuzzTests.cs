@@ -150,7 +150,7 @@ public sealed class SentencePieceFuzzTests(ITestOutputHelper output)
         Assert.InRange(model.EosId, 0, model.PieceCount - 1);
         Assert.All(model.Types, type => Assert.True(Enum.IsDefined(type)));
         if (!loadEncoder) return "ok";
-        var encoder = Fuzz.SuccessOr(() => LlamaTokenizers.Create(bytes, FileName), Codes, e => code = e.Code.Id);
+        var encoder = Fuzz.SuccessOr(() => LlamaTokenizers.Create(bytes, FileName), Codes, e => code = $"{e.Code.Id} from {e.InnerException?.GetType().Name}");
         return encoder is null ? $"encoder {code}" : "ok";
     }
 
