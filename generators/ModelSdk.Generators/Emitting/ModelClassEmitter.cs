@@ -41,7 +41,8 @@ namespace ModelSdk.Generators.Emitting
             w.WriteLine("/// <summary>");
             w.WriteLine("/// " + Xml(Summary(spec)));
             w.WriteLine("/// </summary>");
-            w.WriteLine("/// <remarks>Load the model once with <see cref=\"Load\"/> and reuse the instance; dispose it when done.</remarks>");
+            w.WriteLine("/// <remarks>Load the model once with <see cref=\"Load\"/> and reuse the instance; dispose it when done. An instance is safe to use from");
+            w.WriteLine("/// many threads at once: each call runs on its own sequence state and gets exactly what it would get alone.</remarks>");
             w.WriteLine("[global::System.CodeDom.Compiler.GeneratedCode(" + Literal(GeneratorInfo.ToolName) + ", " + Literal(generatorVersion) + ")]");
             w.WriteLine("public sealed partial class " + c + " : global::System.IDisposable");
             w.OpenBlock();
