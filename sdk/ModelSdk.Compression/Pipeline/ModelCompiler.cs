@@ -80,6 +80,10 @@ public static class ModelCompiler
         options ??= new CompileOptions();
         var log = options.Log ?? (_ => { });
         var request = plan.Request;
+        // The bytes the artifact embeds, checked now by both readers the runtime uses: a tokenizer that would fail at Load fails the build.
+        var tokenizerBytes = File.ReadAllBytes(request.TokenizerPath);
+        SentencePieceModel.Parse(tokenizerBytes, request.TokenizerPath);
+        LlamaTokenizers.Create(tokenizerBytes, request.TokenizerPath);
         var imported = Llama2CheckpointImporter.Import(request.CheckpointPath);
         using var owner = imported;
         var model = WorkingModel.FromImported(imported);
@@ -100,7 +104,6 @@ public static class ModelCompiler
                 pass.Run(model, context);
                 log($"{pass.Name}: done in {clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s");
             }
-            var tokenizerBytes = File.ReadAllBytes(request.TokenizerPath);
             var manifest = plan.Manifest;
             var actual = model[TensorNames.Wq(0)].Type.ToManifestName();
             if (actual != manifest.WeightFormat)

@@ -1,3 +1,6 @@
+using ModelSdk.Architecture;
+using ModelSdk.Compression.Import;
+using ModelSdk.Compression.Pipeline;
 using ModelSdk.Diagnostics;
 using ModelSdk.Tokenizers;
 
@@ -54,17 +57,8 @@ public sealed class SentencePieceModelTests
         var folder = CheckpointFiles.TempFolder();
         try
         {
-            var config = new ModelSdk.Architecture.LlamaConfig
-            {
-                Dim = 8, HiddenDim = 16, Layers = 1, Heads = 2, KvHeads = 2, VocabSize = 16, ContextLength = 4, SharedClassifier = true,
-            };
-            var checkpoint = Path.Combine(folder, "tiny.bin");
-            var bytes = new byte[ModelSdk.Compression.Import.Llama2CheckpointImporter.ExpectedLength(config)];
-            int[] header = [config.Dim, config.HiddenDim, config.Layers, config.Heads, config.KvHeads, config.VocabSize, config.ContextLength];
-            Buffer.BlockCopy(header, 0, bytes, 0, 28);
-            File.WriteAllBytes(checkpoint, bytes);
-            var request = new ModelSdk.Compression.Pipeline.CompileRequest(checkpoint, CheckpointFiles.Tokenizer, "test");
-            var error = Assert.Throws<ModelSdkException>(() => ModelSdk.Compression.Pipeline.ModelCompiler.Inspect(request));
+            var request = new CompileRequest(TinyCheckpoint(folder, vocab: 16), CheckpointFiles.Tokenizer, "test");
+            var error = Assert.Throws<ModelSdkException>(() => ModelCompiler.Inspect(request));
             Assert.Equal(DiagnosticCodes.TokenizerVocabularyMismatch, error.Code);
             Assert.Contains("32000", error.Message);
         }
@@ -72,5 +66,52 @@ public sealed class SentencePieceModelTests
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Three well-formed pieces and nothing else: a valid SentencePiece message, but not one Microsoft.ML.Tokenizers (the
+    /// runtime's prompt encoder) can load. The build refuses it with MSDK1005 instead of producing an app that fails at Load.
+    /// </summary>
+    [Fact]
+    public void TokenizerTheEncoderCannotLoad_FailsTheBuild()
+    {
+        var folder = CheckpointFiles.TempFolder();
+        try
+        {
+            var tokenizer = Path.Combine(folder, "tokenizer.model");
+            File.WriteAllBytes(tokenizer, [.. Piece("<unk>"), .. Piece("<s>"), .. Piece("</s>")]);
+            Assert.Equal(3, SentencePieceModel.Read(tokenizer).PieceCount);
+            var plan = ModelCompiler.Plan(new CompileRequest(TinyCheckpoint(folder, vocab: 3), tokenizer, "test"));
+            var artifact = Path.Combine(folder, "tiny.msdk");
+            var error = Assert.Throws<ModelSdkException>(() => ModelCompiler.Compile(plan, artifact));
+            Assert.Equal(DiagnosticCodes.TokenizerInvalid, error.Code);
+            Assert.NotNull(error.InnerException);
+            Assert.False(File.Exists(artifact));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+
+        static byte[] Piece(string text)
+        {
+            var utf8 = System.Text.Encoding.UTF8.GetBytes(text);
+            return [0x0a, (byte)(utf8.Length + 2), 0x0a, (byte)utf8.Length, .. utf8];
+        }
+    }
+
+    /// <summary>A llama2.c checkpoint of a tiny valid shape (weights all zero).</summary>
+    private static string TinyCheckpoint(string folder, int vocab)
+    {
+        var config = new LlamaConfig
+        {
+            Dim = 8, HiddenDim = 16, Layers = 1, Heads = 2, KvHeads = 2, VocabSize = vocab, ContextLength = 4, SharedClassifier = true,
+        };
+        var path = Path.Combine(folder, "tiny.bin");
+        var bytes = new byte[Llama2CheckpointImporter.ExpectedLength(config)];
+        int[] header = [config.Dim, config.HiddenDim, config.Layers, config.Heads, config.KvHeads, config.VocabSize, config.ContextLength];
+        Buffer.BlockCopy(header, 0, bytes, 0, 28);
+        File.WriteAllBytes(path, bytes);
+        return path;
     }
 }
