@@ -75,7 +75,20 @@ public static class PassRegistry
         var pruningNames = Pruning.SelectMany(d => d.OptionNames).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var pruningOptions = new PassOptions(options.Names.Where(pruningNames.Contains).Select(n => new KeyValuePair<string, string>(n, options.GetString(n)!)));
         var otherOptions = new PassOptions(options.Names.Where(n => !pruningNames.Contains(n)).Select(n => new KeyValuePair<string, string>(n, options.GetString(n)!)));
-        return [.. CreatePruning(prune, pruningOptions), .. Create(quantize, otherOptions)];
+        var pruning = CreatePruning(prune, pruningOptions);
+        var quantization = Create(quantize, otherOptions);
+        return [.. pruning, .. quantization, .. Storage(pruning, quantization)];
+    }
+
+    /// <summary>
+    /// The compressed 2:4 storage step, when the pipeline makes every block matrix 2:4 sparse and leaves it f32 or f16
+    /// (quantized formats keep their own dense layout).
+    /// </summary>
+    private static IReadOnlyList<IModelPass> Storage(IReadOnlyList<IModelPass> pruning, IReadOnlyList<IModelPass> quantization)
+    {
+        if (pruning is not [PruningPass { MakesEveryLayerMatrix24: true, CompressedSparseStorage: true }]) return [];
+        var type = quantization.LastOrDefault(p => p.MatrixType is not null)?.MatrixType ?? Tensors.TensorType.F32;
+        return type is Tensors.TensorType.F32 or Tensors.TensorType.F16 ? [new Sparse24StoragePass(type)] : [];
     }
 
     private static IReadOnlyList<IModelPass> CreatePruning(string? prune, PassOptions options)

@@ -9,11 +9,7 @@ public sealed class MagnitudePruningPass(SparsityPattern pattern, PruningTargets
     public static PassDescriptor Descriptor { get; } = new(
         "magnitude", "prune the weights of smallest magnitude per row (Sparsity 0.5 or N:M such as 2:4; PruneLayers; PruneClassifier)",
         PruningTargets.OptionNames,
-        options =>
-        {
-            var (pattern, targets) = ParseShared(options);
-            return new MagnitudePruningPass(pattern, targets);
-        });
+        options => Create(options, (pattern, targets) => new MagnitudePruningPass(pattern, targets)));
 
     public override string Name => Descriptor.Name;
 

@@ -12,6 +12,9 @@ namespace ModelSdk.Compression.Passes.Pruning;
 /// </summary>
 public abstract class PruningPass(SparsityPattern pattern, PruningTargets targets) : IModelPass
 {
+    public const string CompressedStorage = "compressed";
+
+    public const string DenseStorage = "dense";
     /// <summary>The literature's usual setting, when Sparsity is not given.</summary>
     public const double DefaultRatio = 0.5;
 
@@ -23,11 +26,21 @@ public abstract class PruningPass(SparsityPattern pattern, PruningTargets target
 
     public PruningTargets Targets { get; } = targets;
 
+    /// <summary>
+    /// Whether 2:4 sparse matrices are stored compressed (<see cref="Sparse24StoragePass"/>, the default) or dense. Applies
+    /// when <see cref="Pattern"/> is 2:4 and every block matrix is pruned; other patterns are always stored dense.
+    /// </summary>
+    public bool CompressedSparseStorage { get; private set; } = true;
+
+    /// <summary>True when this pass leaves every block matrix 2:4 sparse (what the compressed layout can hold).</summary>
+    public bool MakesEveryLayerMatrix24 => Pattern is { Kept: 2, GroupSize: 4 } && Targets.Layers.Count == 0;
+
     public virtual IReadOnlyList<KeyValuePair<string, string>> Options =>
     [
         new(PruningTargets.SparsityOption, Pattern.ToString()),
         new(PruningTargets.PruneLayersOption, Targets.LayersText),
         new(PruningTargets.PruneClassifierOption, QuantizationTargets.Canonical(Targets.IncludeClassifier)),
+        new(PruningTargets.SparseStorageOption, CompressedSparseStorage ? CompressedStorage : DenseStorage),
     ];
 
     public abstract bool NeedsCalibration { get; }
@@ -38,11 +51,14 @@ public abstract class PruningPass(SparsityPattern pattern, PruningTargets target
 
     public abstract void Run(WorkingModel model, PassContext context);
 
-    /// <summary>Reads the shared options (Sparsity, PruneLayers, PruneClassifier).</summary>
-    private protected static (SparsityPattern Pattern, PruningTargets Targets) ParseShared(PassOptions options)
+    /// <summary>Reads the shared options (Sparsity, PruneLayers, PruneClassifier) and creates the pass.</summary>
+    private protected static T Create<T>(PassOptions options, Func<SparsityPattern, PruningTargets, T> create) where T : PruningPass
     {
         var text = options.GetString(PruningTargets.SparsityOption);
         var pattern = text is null ? SparsityPattern.Unstructured(DefaultRatio) : SparsityPattern.Parse(text);
-        return (pattern, PruningTargets.Parse(options));
+        var storage = options.GetChoice(PruningTargets.SparseStorageOption, CompressedStorage, [CompressedStorage, DenseStorage]);
+        var pass = create(pattern, PruningTargets.Parse(options));
+        pass.CompressedSparseStorage = storage == CompressedStorage;
+        return pass;
     }
 }

@@ -20,8 +20,11 @@ public sealed record PruningTargets(IReadOnlyList<string> Layers, bool IncludeCl
 
     public const string PruneClassifierOption = "PruneClassifier";
 
+    /// <summary>"compressed" (default) or "dense": how 2:4 sparse matrices are stored (see <see cref="Sparse24StoragePass"/>).</summary>
+    public const string SparseStorageOption = "SparseStorage";
+
     /// <summary>The option names every pruning pass reads.</summary>
-    public static IReadOnlyList<string> OptionNames { get; } = [SparsityOption, PruneLayersOption, PruneClassifierOption];
+    public static IReadOnlyList<string> OptionNames { get; } = [SparsityOption, PruneLayersOption, PruneClassifierOption, SparseStorageOption];
 
     /// <summary>The literature's choice: every block matrix, the embedding / classifier dense.</summary>
     public static PruningTargets Default { get; } = new([], false);

@@ -11,11 +11,7 @@ public sealed class SparseGptPass(SparsityPattern pattern, PruningTargets target
     public static PassDescriptor Descriptor { get; } = new(
         "sparsegpt", "prune with OBS weight reconstruction on calibration data (Sparsity 0.5 or N:M such as 2:4; PruneLayers; PruneClassifier)",
         PruningTargets.OptionNames,
-        options =>
-        {
-            var (pattern, targets) = ParseShared(options);
-            return new SparseGptPass(pattern, targets);
-        });
+        options => Create(options, (pattern, targets) => new SparseGptPass(pattern, targets)));
 
     public override string Name => Descriptor.Name;
 

@@ -13,11 +13,7 @@ public sealed class WandaPass(SparsityPattern pattern, PruningTargets targets) :
     public static PassDescriptor Descriptor { get; } = new(
         "wanda", "prune by |weight| × input norm per row, on calibration data (Sparsity 0.5 or N:M such as 2:4; PruneLayers; PruneClassifier)",
         PruningTargets.OptionNames,
-        options =>
-        {
-            var (pattern, targets) = ParseShared(options);
-            return new WandaPass(pattern, targets);
-        });
+        options => Create(options, (pattern, targets) => new WandaPass(pattern, targets)));
 
     public override string Name => Descriptor.Name;
 

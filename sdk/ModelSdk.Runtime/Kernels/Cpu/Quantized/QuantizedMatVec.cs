@@ -288,7 +288,7 @@ internal static unsafe class QuantizedMatVec
 
     /// <summary>8 fp16 values to fp32 (see <see cref="HalfToFloat512"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> HalfToFloat256(ushort* p)
+    internal static Vector256<float> HalfToFloat256(ushort* p)
     {
         var h = Avx2.ConvertToVector256Int32(p).AsUInt32();
         var magnitude = Vector256.ShiftLeft(h & Vector256.Create(0x7fffu), 13).AsSingle() * Vector256.Create(5.192296858534828e+33f);
