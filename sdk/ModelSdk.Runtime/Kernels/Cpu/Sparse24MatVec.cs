@@ -31,6 +31,11 @@ internal static unsafe class Sparse24MatVec
             Sparse24MatVecReference.Rows(w, x, y, rowStart, rowEnd, accumulate);
             return;
         }
+        if (width >= VectorWidth.V512 && Avx512F.IsSupported)
+        {
+            Rows512(w, x, y, rowStart, rowEnd, accumulate);
+            return;
+        }
         fixed (int* low = LowTable, high = HighTable)
         {
             if (w.Bits == 16) Rows16(w, x, y, rowStart, rowEnd, accumulate, low, high);
@@ -74,6 +79,38 @@ internal static unsafe class Sparse24MatVec
             }
             if (s < steps) a0 = Fma.MultiplyAdd(QuantizedMatVec.HalfToFloat256(values + 8 * s), Select(x + 16 * s, positions + 2 * s, low, high), a0);
             var sum = Vector256.Sum(a0 + a1) + Tail(w, r, x, steps * 16);
+            y[r] = accumulate ? y[r] + sum : sum;
+        }
+    }
+
+    /// <summary>
+    /// AVX-512: 32 inputs (8 groups, 4 position bytes read as one 32-bit word) per step. Kept value l of the step sits at
+    /// bits 2l..2l+1 of the word, so its input index is 4·(l / 2) + ((word >> 2l) &amp; 3): one variable shift, an AND and an
+    /// add make the 16 indices, and <c>vpermt2ps</c> picks them from the step's two 16-input registers.
+    /// </summary>
+    private static void Rows512(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd, bool accumulate)
+    {
+        int cols = w.Cols, steps = cols / 32;
+        var shifts = Vector512.Create(0u, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        var bases = Vector512.Create(0u, 0, 4, 4, 8, 8, 12, 12, 16, 16, 20, 20, 24, 24, 28, 28);
+        var three = Vector512.Create(3u);
+        var half = w.Bits == 16;
+        for (var r = rowStart; r < rowEnd; r++)
+        {
+            var positions = (uint*)(w.Positions + (long)r * (cols / 8));
+            Vector512<float> a0 = Vector512<float>.Zero, a1 = Vector512<float>.Zero;
+            for (var s = 0; s < steps; s++)
+            {
+                var index = (Avx512F.ShiftRightLogicalVariable(Vector512.Create(positions[s]), shifts) & three) + bases;
+                var inputs = Avx512F.PermuteVar16x32x2(Vector512.Load(x + 32 * s), index.AsInt32(), Vector512.Load(x + 32 * s + 16));
+                var values = half
+                    ? Vector512.Create(QuantizedMatVec.HalfToFloat256((ushort*)w.Data + (long)r * (cols / 2) + 16 * s),
+                        QuantizedMatVec.HalfToFloat256((ushort*)w.Data + (long)r * (cols / 2) + 16 * s + 8))
+                    : Vector512.Load((float*)w.Data + (long)r * (cols / 2) + 16 * s);
+                if ((s & 1) == 0) a0 = Avx512F.FusedMultiplyAdd(values, inputs, a0);
+                else a1 = Avx512F.FusedMultiplyAdd(values, inputs, a1);
+            }
+            var sum = Vector512.Sum(a0 + a1) + (steps * 32 < cols ? Sparse24MatVecReference.Dot(w, r, x, steps * 8, cols / 4) : 0);
             y[r] = accumulate ? y[r] + sum : sum;
         }
     }
