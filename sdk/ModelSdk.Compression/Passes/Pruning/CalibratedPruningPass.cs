@@ -35,7 +35,7 @@ public abstract class CalibratedPruningPass(SparsityPattern pattern, PruningTarg
         var x = forward.Embed(model.GetFloats(TensorNames.TokenEmbedding));
         for (var layer = 0; layer < config.Layers; layer++)
         {
-            var weights = LoadLayer(model, layer);
+            var weights = LlamaLayerWeights.Load(model, layer);
             forward.Layer(x, weights, (input, activations) =>
             {
                 var kinds = LlamaLinears.Reading(input).Where(k => selected.Contains(LlamaLinears.TensorName(k, layer))).ToArray();
@@ -64,17 +64,4 @@ public abstract class CalibratedPruningPass(SparsityPattern pattern, PruningTarg
         }
         context.Log($"{Name}: done in {clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s");
     }
-
-    private static LlamaLayerWeights LoadLayer(WorkingModel model, int layer) => new()
-    {
-        AttentionNorm = model.GetFloats(TensorNames.AttentionNorm(layer)),
-        Wq = model.GetFloats(TensorNames.Wq(layer)),
-        Wk = model.GetFloats(TensorNames.Wk(layer)),
-        Wv = model.GetFloats(TensorNames.Wv(layer)),
-        Wo = model.GetFloats(TensorNames.Wo(layer)),
-        FfnNorm = model.GetFloats(TensorNames.FfnNorm(layer)),
-        W1 = model.GetFloats(TensorNames.W1(layer)),
-        W2 = model.GetFloats(TensorNames.W2(layer)),
-        W3 = model.GetFloats(TensorNames.W3(layer)),
-    };
 }

@@ -38,46 +38,43 @@ internal static unsafe class Sparse24MatVec
         }
         fixed (int* low = LowTable, high = HighTable)
         {
-            if (w.Bits == 16) Rows16(w, x, y, rowStart, rowEnd, accumulate, low, high);
-            else Rows32(w, x, y, rowStart, rowEnd, accumulate, low, high);
+            if (w.Bits == 16) Rows256<F16Values>(w, x, y, rowStart, rowEnd, accumulate, low, high);
+            else Rows256<F32Values>(w, x, y, rowStart, rowEnd, accumulate, low, high);
         }
     }
 
-    private static void Rows32(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd, bool accumulate, int* low, int* high)
+    /// <summary>Loads 8 kept values (fp32 or fp16) as fp32; a struct type argument, so the JIT specializes the loop per precision.</summary>
+    private interface IValues
+    {
+        static abstract Vector256<float> Load8(byte* values, long index);
+    }
+
+    private struct F32Values : IValues
+    {
+        public static Vector256<float> Load8(byte* values, long index) => Vector256.Load((float*)values + index);
+    }
+
+    private struct F16Values : IValues
+    {
+        public static Vector256<float> Load8(byte* values, long index) => QuantizedMatVec.HalfToFloat256((ushort*)values + index);
+    }
+
+    private static void Rows256<TValues>(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd, bool accumulate, int* low, int* high)
+        where TValues : struct, IValues
     {
         int cols = w.Cols, steps = cols / 16;
         for (var r = rowStart; r < rowEnd; r++)
         {
-            var values = (float*)w.Data + (long)r * (cols / 2);
+            var values = (long)r * (cols / 2);
             var positions = w.Positions + (long)r * (cols / 8);
             Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero;
             var s = 0;
             for (; s + 2 <= steps; s += 2)
             {
-                a0 = Fma.MultiplyAdd(Vector256.Load(values + 8 * s), Select(x + 16 * s, positions + 2 * s, low, high), a0);
-                a1 = Fma.MultiplyAdd(Vector256.Load(values + 8 * s + 8), Select(x + 16 * s + 16, positions + 2 * s + 2, low, high), a1);
+                a0 = Fma.MultiplyAdd(TValues.Load8(w.Data, values + 8 * s), Select(x + 16 * s, positions + 2 * s, low, high), a0);
+                a1 = Fma.MultiplyAdd(TValues.Load8(w.Data, values + 8 * s + 8), Select(x + 16 * s + 16, positions + 2 * s + 2, low, high), a1);
             }
-            if (s < steps) a0 = Fma.MultiplyAdd(Vector256.Load(values + 8 * s), Select(x + 16 * s, positions + 2 * s, low, high), a0);
-            var sum = Vector256.Sum(a0 + a1) + Tail(w, r, x, steps * 16);
-            y[r] = accumulate ? y[r] + sum : sum;
-        }
-    }
-
-    private static void Rows16(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd, bool accumulate, int* low, int* high)
-    {
-        int cols = w.Cols, steps = cols / 16;
-        for (var r = rowStart; r < rowEnd; r++)
-        {
-            var values = (ushort*)w.Data + (long)r * (cols / 2);
-            var positions = w.Positions + (long)r * (cols / 8);
-            Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero;
-            var s = 0;
-            for (; s + 2 <= steps; s += 2)
-            {
-                a0 = Fma.MultiplyAdd(QuantizedMatVec.HalfToFloat256(values + 8 * s), Select(x + 16 * s, positions + 2 * s, low, high), a0);
-                a1 = Fma.MultiplyAdd(QuantizedMatVec.HalfToFloat256(values + 8 * s + 8), Select(x + 16 * s + 16, positions + 2 * s + 2, low, high), a1);
-            }
-            if (s < steps) a0 = Fma.MultiplyAdd(QuantizedMatVec.HalfToFloat256(values + 8 * s), Select(x + 16 * s, positions + 2 * s, low, high), a0);
+            if (s < steps) a0 = Fma.MultiplyAdd(TValues.Load8(w.Data, values + 8 * s), Select(x + 16 * s, positions + 2 * s, low, high), a0);
             var sum = Vector256.Sum(a0 + a1) + Tail(w, r, x, steps * 16);
             y[r] = accumulate ? y[r] + sum : sum;
         }
