@@ -44,7 +44,7 @@ internal static unsafe class SparseBenchmarks
                 using var sparseBlock = new Block(sparse, matrices, values);
                 // Rounds alternate between the two, so a burst of load from other processes hits both alike; best of each.
                 double denseSeconds = double.MaxValue, sparseSeconds = double.MaxValue;
-                for (var round = 0; round < 8; round++)
+                for (var round = 0; round < 12; round++)
                 {
                     denseSeconds = Math.Min(denseSeconds, denseBlock.Time());
                     sparseSeconds = Math.Min(sparseSeconds, sparseBlock.Time());

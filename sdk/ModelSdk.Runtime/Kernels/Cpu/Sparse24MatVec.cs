@@ -33,7 +33,8 @@ internal static unsafe class Sparse24MatVec
         }
         if (width >= VectorWidth.V512 && Avx512F.IsSupported)
         {
-            Rows512(w, x, y, rowStart, rowEnd, accumulate);
+            if (w.Bits == 16) Rows512<F16Values>(w, x, y, rowStart, rowEnd, accumulate);
+            else Rows512<F32Values>(w, x, y, rowStart, rowEnd, accumulate);
             return;
         }
         fixed (int* low = LowTable, high = HighTable)
@@ -47,16 +48,22 @@ internal static unsafe class Sparse24MatVec
     private interface IValues
     {
         static abstract Vector256<float> Load8(byte* values, long index);
+
+        static abstract Vector512<float> Load16(byte* values, long index);
     }
 
     private struct F32Values : IValues
     {
         public static Vector256<float> Load8(byte* values, long index) => Vector256.Load((float*)values + index);
+
+        public static Vector512<float> Load16(byte* values, long index) => Vector512.Load((float*)values + index);
     }
 
     private struct F16Values : IValues
     {
         public static Vector256<float> Load8(byte* values, long index) => QuantizedMatVec.HalfToFloat256((ushort*)values + index);
+
+        public static Vector512<float> Load16(byte* values, long index) => QuantizedMatVec.HalfToFloat512((ushort*)values + index);
     }
 
     private static void Rows256<TValues>(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd, bool accumulate, int* low, int* high)
@@ -85,13 +92,13 @@ internal static unsafe class Sparse24MatVec
     /// bits 2l..2l+1 of the word, so its input index is 4·(l / 2) + ((word >> 2l) &amp; 3): one variable shift, an AND and an
     /// add make the 16 indices, and <c>vpermt2ps</c> picks them from the step's two 16-input registers.
     /// </summary>
-    private static void Rows512(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd, bool accumulate)
+    private static void Rows512<TValues>(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd, bool accumulate)
+        where TValues : struct, IValues
     {
         int cols = w.Cols, steps = cols / 32;
         var shifts = Vector512.Create(0u, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
         var bases = Vector512.Create(0u, 0, 4, 4, 8, 8, 12, 12, 16, 16, 20, 20, 24, 24, 28, 28);
         var three = Vector512.Create(3u);
-        var half = w.Bits == 16;
         for (var r = rowStart; r < rowEnd; r++)
         {
             var positions = (uint*)(w.Positions + (long)r * (cols / 8));
@@ -100,10 +107,7 @@ internal static unsafe class Sparse24MatVec
             {
                 var index = (Avx512F.ShiftRightLogicalVariable(Vector512.Create(positions[s]), shifts) & three) + bases;
                 var inputs = Avx512F.PermuteVar16x32x2(Vector512.Load(x + 32 * s), index.AsInt32(), Vector512.Load(x + 32 * s + 16));
-                var values = half
-                    ? Vector512.Create(QuantizedMatVec.HalfToFloat256((ushort*)w.Data + (long)r * (cols / 2) + 16 * s),
-                        QuantizedMatVec.HalfToFloat256((ushort*)w.Data + (long)r * (cols / 2) + 16 * s + 8))
-                    : Vector512.Load((float*)w.Data + (long)r * (cols / 2) + 16 * s);
+                var values = TValues.Load16(w.Data, (long)r * (cols / 2) + 16 * s);
                 if ((s & 1) == 0) a0 = Avx512F.FusedMultiplyAdd(values, inputs, a0);
                 else a1 = Avx512F.FusedMultiplyAdd(values, inputs, a1);
             }
