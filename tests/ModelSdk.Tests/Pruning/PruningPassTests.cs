@@ -86,6 +86,48 @@ public sealed class PruningPassTests
         }
     }
 
+    [Theory]
+    [InlineData("magnitude")]
+    [InlineData("sparsegpt")]
+    public void PruneLayers_CanGiveAMatrixItsOwnSparsity(string method)
+    {
+        using var model = Pruned(method, ("Sparsity", "0.5"), ("PruneLayers", "W1=25%; w2=2:4, wq, layers.1.attention.wq=0.75"));
+        var pass = Create(method, ("Sparsity", "0.5"), ("PruneLayers", "W1=25%; w2=2:4, wq, layers.1.attention.wq=0.75"));
+        Assert.Equal("w1=0.25,w2=2:4,wq,layers.1.attention.wq=0.75", pass.Options.Single(o => o.Key == "PruneLayers").Value);
+        using var original = GptqTestSupport.RandomModel(GptqTestSupport.Tiny, seed: 7);
+        foreach (var name in model.LayerMatrices)
+        {
+            var tensor = model[name];
+            var weights = model.GetFloats(name);
+            int? perRow = name switch
+            {
+                _ when name.EndsWith(".w1", StringComparison.Ordinal) => tensor.Cols / 4,
+                _ when name.EndsWith(".w2", StringComparison.Ordinal) => tensor.Cols / 2,
+                "layers.1.attention.wq" => tensor.Cols * 3 / 4,
+                _ when name.EndsWith(".wq", StringComparison.Ordinal) => tensor.Cols / 2,
+                _ => null,
+            };
+            if (perRow is null)
+            {
+                Assert.Equal(original.GetFloats(name), weights);
+                continue;
+            }
+            for (var r = 0; r < tensor.Rows; r++) Assert.Equal(perRow.Value, Zeros(weights.AsSpan(r * tensor.Cols, tensor.Cols)));
+            if (name.EndsWith(".w2", StringComparison.Ordinal))
+                for (var at = 0; at < weights.Length; at += 4) Assert.Equal(2, Zeros(weights.AsSpan(at, 4)));
+        }
+    }
+
+    [Fact]
+    public void PerMatrixSparsity_IsCheckedLikeSparsity()
+    {
+        Assert.Equal(DiagnosticCodes.InvalidSparsity, Assert.Throws<ModelSdkException>(() => Create("wanda", ("PruneLayers", "w1=1.5"))).Code);
+        var pass = Create("wanda", ("PruneLayers", "w1=0.3,w2=24:48"));
+        Assert.Equal(DiagnosticCodes.SparsityGroupDoesNotDivide, Assert.Throws<ModelSdkException>(() => pass.Validate(GptqTestSupport.Tiny)).Code);
+        Assert.Equal(DiagnosticCodes.UnknownPruneLayer,
+            Assert.Throws<ModelSdkException>(() => Create("wanda", ("PruneLayers", "w9=0.3")).Validate(GptqTestSupport.Tiny)).Code);
+    }
+
     [Fact]
     public void Wanda_WithEqualInputNorms_IsMagnitudePruning_AndOtherwiseFavoursStrongInputs()
     {

@@ -19,9 +19,9 @@ public abstract class CalibratedPruningPass(SparsityPattern pattern, PruningTarg
 
     /// <summary>
     /// Prepares for the matrices that read <paramref name="input"/> (statistics computed once, shared by them) and returns
-    /// how to prune one of them: (row-major weights, rows, cols) → pruned weights.
+    /// how to prune one of them: (row-major weights, rows, cols, its sparsity) → pruned weights.
     /// </summary>
-    protected abstract Func<float[], int, int, float[]> ForInput(CalibrationForward forward, Activations input, CancellationToken ct);
+    protected abstract Func<float[], int, int, SparsityPattern, float[]> ForInput(CalibrationForward forward, Activations input, CancellationToken ct);
 
     public override void Run(WorkingModel model, PassContext context)
     {
@@ -44,8 +44,9 @@ public abstract class CalibratedPruningPass(SparsityPattern pattern, PruningTarg
                 foreach (var kind in kinds)
                 {
                     var (rows, cols) = LlamaLinears.Shape(kind, config);
-                    var pruned = prune(weights[kind], rows, cols);
-                    model.SetFloats(LlamaLinears.TensorName(kind, layer), pruned);
+                    var name = LlamaLinears.TensorName(kind, layer);
+                    var pruned = prune(weights[kind], rows, cols, Targets.PatternFor(name, Pattern));
+                    model.SetFloats(name, pruned);
                     weights[kind] = pruned;
                 }
             });
@@ -57,7 +58,7 @@ public abstract class CalibratedPruningPass(SparsityPattern pattern, PruningTarg
             var classifier = config.SharedClassifier ? TensorNames.TokenEmbedding : TensorNames.Classifier;
             var hidden = forward.RmsNorm(x, model.GetFloats(TensorNames.FinalNorm));
             var tensor = model[classifier];
-            model.SetFloats(classifier, ForInput(forward, hidden, ct)(model.GetFloats(classifier), tensor.Rows, tensor.Cols));
+            model.SetFloats(classifier, ForInput(forward, hidden, ct)(model.GetFloats(classifier), tensor.Rows, tensor.Cols, Pattern));
             if (!config.SharedClassifier)
                 new MagnitudePruningPass(Pattern, new PruningTargets([], false)).PruneMatrix(model, TensorNames.TokenEmbedding, ct);
             context.ReportProgress(Name, 1);

@@ -33,12 +33,13 @@ public sealed class MagnitudePruningPass(SparsityPattern pattern, PruningTargets
         var tensor = model[name];
         var weights = model.GetFloats(name);
         var cols = tensor.Cols;
+        var pattern = Targets.PatternFor(name, Pattern);
         Parallel.For(0, tensor.Rows, new ParallelOptions { CancellationToken = ct }, r =>
         {
             var row = weights.AsSpan(r * cols, cols);
             var scores = new double[cols];
             for (var c = 0; c < cols; c++) scores[c] = Math.Abs(row[c]);
-            PruningMask.Apply(row, scores, Pattern);
+            PruningMask.Apply(row, scores, pattern);
         });
         model.SetFloats(name, weights);
     }

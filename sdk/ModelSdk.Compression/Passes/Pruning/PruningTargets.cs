@@ -10,7 +10,9 @@ namespace ModelSdk.Compression.Passes.Pruning;
 /// token embedding / classifier — what Wanda and SparseGPT do (their tables prune the linear layers of the blocks only).
 /// <c>PruneLayers</c> narrows the choice to a list of entries, each a matrix kind in every block (<c>wq</c>, <c>wk</c>,
 /// <c>wv</c>, <c>wo</c>, <c>w1</c>, <c>w2</c>, <c>w3</c>), a whole block (<c>layers.3</c>) or one tensor
-/// (<c>layers.3.feed_forward.w2</c>); <c>PruneClassifier="true"</c> adds the embedding / classifier.
+/// (<c>layers.3.feed_forward.w2</c>), optionally with its own sparsity after an <c>=</c> (<c>"w1=0.6,w2=0.4,wq"</c>: a
+/// later entry overrides an earlier one for the matrices both select; entries without one use <c>Sparsity</c>);
+/// <c>PruneClassifier="true"</c> adds the embedding / classifier.
 /// </summary>
 public sealed record PruningTargets(IReadOnlyList<string> Layers, bool IncludeClassifier)
 {
@@ -32,14 +34,38 @@ public sealed record PruningTargets(IReadOnlyList<string> Layers, bool IncludeCl
     /// <summary>The canonical PruneLayers value ("" = every block matrix).</summary>
     public string LayersText => string.Join(",", Layers);
 
+    /// <summary>Reads PruneLayers (entries canonical: lower case, sparsities as <see cref="SparsityPattern.ToString"/>; MSDK1020 for a bad one) and PruneClassifier.</summary>
     public static PruningTargets Parse(PassOptions options)
     {
         var layers = (options.GetString(PruneLayersOption) ?? "")
             .Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(e => e.ToLowerInvariant())
+            .Select(Canonical)
             .Distinct()
             .ToArray();
         return new PruningTargets(layers, options.GetBool(PruneClassifierOption, false));
+    }
+
+    /// <summary>The sparsity of <paramref name="name"/>: that of the last PruneLayers entry selecting it with one, else <paramref name="pattern"/>.</summary>
+    public SparsityPattern PatternFor(string name, SparsityPattern pattern)
+    {
+        foreach (var entry in Layers)
+        {
+            var (selector, own) = Split(entry);
+            if (own is not null && Matches(selector, name)) pattern = own;
+        }
+        return pattern;
+    }
+
+    private static string Canonical(string entry)
+    {
+        var (selector, pattern) = Split(entry.ToLowerInvariant());
+        return pattern is null ? selector : $"{selector}={pattern}";
+    }
+
+    private static (string Selector, SparsityPattern? Pattern) Split(string entry)
+    {
+        var equals = entry.IndexOf('=');
+        return equals < 0 ? (entry, null) : (entry[..equals].Trim(), SparsityPattern.Parse(entry[(equals + 1)..]));
     }
 
     /// <summary>The block matrices selected in <paramref name="config"/>'s model, layer by layer; MSDK1022 for an entry that matches none.</summary>
@@ -47,12 +73,13 @@ public sealed record PruningTargets(IReadOnlyList<string> Layers, bool IncludeCl
     {
         var all = Enumerable.Range(0, config.Layers).SelectMany(l => LlamaLinears.All.Select(k => LlamaLinears.TensorName(k, l))).ToArray();
         if (Layers.Count == 0) return all;
-        var unknown = Layers.FirstOrDefault(entry => !all.Any(name => Matches(entry, name)));
+        var selectors = Layers.Select(entry => Split(entry).Selector).ToArray();
+        var unknown = selectors.FirstOrDefault(entry => !all.Any(name => Matches(entry, name)));
         if (unknown is not null)
             throw new ModelSdkException(DiagnosticCodes.UnknownPruneLayer,
                 $"{PruneLayersOption} names '{unknown}', which is no matrix of this model ({config.Layers} blocks, layers.0 to layers.{config.Layers - 1}). " +
                 "Use wq, wk, wv, wo, w1, w2, w3 (that matrix in every block), layers.N (every matrix of block N) or a tensor name such as layers.0.attention.wq.");
-        return all.Where(name => Layers.Any(entry => Matches(entry, name))).ToArray();
+        return all.Where(name => selectors.Any(entry => Matches(entry, name))).ToArray();
     }
 
     /// <summary>
@@ -73,14 +100,13 @@ public sealed record PruningTargets(IReadOnlyList<string> Layers, bool IncludeCl
     /// <summary>MSDK1021 when an N:M group length does not divide the row length of a selected matrix; MSDK1022 for an unknown entry.</summary>
     public void Validate(LlamaConfig config, SparsityPattern pattern, string passName)
     {
-        var selected = Select(config);
-        if (!pattern.IsSemiStructured) return;
-        foreach (var (name, cols) in selected)
+        foreach (var (name, cols) in Select(config))
         {
-            if (cols % pattern.GroupSize != 0)
+            var own = PatternFor(name, pattern);
+            if (own.IsSemiStructured && cols % own.GroupSize != 0)
                 throw new ModelSdkException(DiagnosticCodes.SparsityGroupDoesNotDivide,
-                    $"{passName} (Sparsity={pattern}) prunes every row in groups of {pattern.GroupSize}, but the rows of {name} have {cols} values, " +
-                    $"not a multiple of {pattern.GroupSize}.");
+                    $"{passName} (Sparsity={own}) prunes every row in groups of {own.GroupSize}, but the rows of {name} have {cols} values, " +
+                    $"not a multiple of {own.GroupSize}.");
         }
     }
 

@@ -17,11 +17,11 @@ public sealed class SparseGptPass(SparsityPattern pattern, PruningTargets target
 
     public override int Version => 1;
 
-    protected override Func<float[], int, int, float[]> ForInput(CalibrationForward forward, Activations input, CancellationToken ct)
+    protected override Func<float[], int, int, SparsityPattern, float[]> ForInput(CalibrationForward forward, Activations input, CancellationToken ct)
     {
         var hessian = forward.Gram(input);
         var scale = 2.0 / input.Tokens;
         for (var i = 0; i < hessian.Length; i++) hessian[i] *= scale;
-        return (weights, rows, cols) => SparseGptPruner.Prune(weights, rows, cols, hessian, Pattern, ct: ct).Pruned;
+        return (weights, rows, cols, pattern) => SparseGptPruner.Prune(weights, rows, cols, hessian, pattern, ct: ct).Pruned;
     }
 }

@@ -19,10 +19,10 @@ public sealed class WandaPass(SparsityPattern pattern, PruningTargets targets) :
 
     public override int Version => 1;
 
-    protected override Func<float[], int, int, float[]> ForInput(CalibrationForward forward, Activations input, CancellationToken ct)
+    protected override Func<float[], int, int, SparsityPattern, float[]> ForInput(CalibrationForward forward, Activations input, CancellationToken ct)
     {
         var norms = ChannelNorms(input);
-        return (weights, rows, cols) => Prune(weights, rows, cols, norms, Pattern, ct);
+        return (weights, rows, cols, pattern) => Prune(weights, rows, cols, norms, pattern, ct);
     }
 
     /// <summary>‖X_j‖₂ over tokens for every input channel j (summed in double).</summary>
