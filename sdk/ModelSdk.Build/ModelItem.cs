@@ -10,7 +10,7 @@ internal sealed record ModelItem(
     string ItemSpec, string CheckpointPath, string TokenizerPath, string ClassName, string? Namespace,
     string ArtifactPath, string ManifestPath, string KeyPath)
 {
-    /// <summary>Compression passes (from <c>Quantize</c> and the pass options), in order.</summary>
+    /// <summary>Compression passes (from <c>Prune</c>, <c>Quantize</c> and the pass options), in order: pruning first.</summary>
     public IReadOnlyList<IModelPass> Passes { get; init; } = [];
 
     public string? CalibrationPath { get; init; }
@@ -22,7 +22,7 @@ internal sealed record ModelItem(
     /// <summary>Metadata a user may set on a Model item besides the pass options. MSBuild's well-known metadata are not custom and never reach this check.</summary>
     private static readonly string[] OwnMetadata =
     [
-        "Tokenizer", "ClassName", "Namespace", "Link", "Visible", "Quantize", "CalibrationData", "EvaluationData",
+        "Tokenizer", "ClassName", "Namespace", "Link", "Visible", "Prune", "Quantize", "CalibrationData", "EvaluationData",
         QualityGates.MaxPerplexityIncreaseOption, QualityGates.MaxKlDivergenceOption,
     ];
 
@@ -64,7 +64,7 @@ internal sealed record ModelItem(
             throw new ModelSdkException(DiagnosticCodes.InvalidClassName, $"Namespace '{ns}' of Model item '{item.ItemSpec}' is not a valid C# namespace.");
 
         var passOptions = new PassOptions(PassRegistry.OptionNames.Select(n => new KeyValuePair<string, string>(n, item.GetMetadata(n))));
-        var passes = PassRegistry.Create(item.GetMetadata("Quantize"), passOptions);
+        var passes = PassRegistry.CreatePipeline(item.GetMetadata("Prune"), item.GetMetadata("Quantize"), passOptions);
         var gates = QualityGates.Parse(item.GetMetadata(QualityGates.MaxPerplexityIncreaseOption), item.GetMetadata(QualityGates.MaxKlDivergenceOption));
         var evaluation = OptionalFile(projectDirectory, item, "EvaluationData");
         if (gates.Any && evaluation is null)

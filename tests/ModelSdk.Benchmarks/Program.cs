@@ -15,6 +15,7 @@ using ModelSdk.Runtime.Llama;
 //   ... -- --kernels       single-thread matvec throughput per vector width only
 //   ... -- --profile SECS  stories15M decode only (at --threads N), for perf record
 //   ... -- --formats       decode tok/s per weight format (f32, f16, int8, int4): kernels, stories15M, TinyLlama shape
+//   ... -- --sparse        2:4 sparse vs dense decode of one block, fp32 and fp16 (SparseBenchmarks.cs)
 // Measures, in one run, kernel throughput, memory bandwidth, stories15M decode/prefill and TinyLlama-1.1B-shaped decode
 // at 1 and N threads (N = 2 by default), and prints a Markdown table with weight bytes/s relative to the measured read
 // bandwidth.
@@ -28,6 +29,7 @@ var tinyTokens = 8;
 var kernelsOnly = false;
 var profileSeconds = 0;
 var formats = false;
+var sparse = false;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -39,6 +41,7 @@ for (var i = 0; i < args.Length; i++)
         case "--profile": profileSeconds = int.Parse(args[++i], CultureInfo.InvariantCulture); break; // stories15M decode only, for perf record
         case "--tinyllama-tokens": tinyTokens = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--formats": formats = true; break; // QuantizedBenchmarks.cs
+        case "--sparse": sparse = true; break; // SparseBenchmarks.cs
         default:
             Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: [--threads N] [--runc PATH] [--no-tinyllama] [--tinyllama-tokens N]");
             return 2;
@@ -51,6 +54,7 @@ Console.WriteLine($"{Environment.ProcessorCount} logical CPUs, vector width {Vec
 Console.WriteLine();
 
 if (profileSeconds > 0) return Stories.Profile(maxThreads, profileSeconds, FindRepoRoot());
+if (sparse) return SparseBenchmarks.Run();
 if (formats) return QuantizedBenchmarks.Run(maxThreads, tinyLlama, tinyTokens, FindRepoRoot());
 var rows = new List<string[]>();
 rows.AddRange(KernelBenchmarks.MatVecRows());

@@ -11,7 +11,7 @@ using ModelSdk.Runtime.Evaluation;
 namespace ModelSdk.Cli.Commands;
 
 /// <summary>
-/// <c>modelsdk compress CHECKPOINT [--tokenizer FILE] --quantize NAME [--group-size N] [--symmetric BOOL] [--calibration FILE]
+/// <c>modelsdk compress CHECKPOINT [--tokenizer FILE] [--prune NAME [--sparsity 0.5|2:4]] [--quantize NAME [--group-size N] [--symmetric BOOL]] [--calibration FILE]
 /// [--evaluation FILE [--max-perplexity-increase 3%] [--max-kl-divergence X]] -o OUT.msdk</c>: what the build does for a
 /// Model item with the same metadata (every pass option of the registry is an option here, in kebab case:
 /// GroupSize → --group-size). With --evaluation it prints the metrics as one JSON object.
@@ -25,16 +25,17 @@ internal static class CompressCommand
         {
             Description = "SentencePiece tokenizer.model of the checkpoint (default: tokenizer.model next to the checkpoint).",
         };
-        var quantize = new Option<string>("--quantize") { Description = $"The compression: {string.Join(", ", PassRegistry.Names)}.", Required = true };
+        var prune = new Option<string?>("--prune") { Description = $"The pruning, run before --quantize: {string.Join(", ", PassRegistry.PruningNames)}." };
+        var quantize = new Option<string?>("--quantize") { Description = $"The quantization: {string.Join(", ", PassRegistry.Names)}." };
         var calibration = new Option<FileInfo?>("--calibration") { Description = "Calibration text (CalibrationData), for calibrated passes." };
         var evaluation = new Option<FileInfo?>("--evaluation") { Description = "Evaluation text (EvaluationData): measure the result against the uncompressed model." };
         var maxIncrease = new Option<string?>("--max-perplexity-increase") { Description = "Gate (MaxPerplexityIncrease), e.g. 3%." };
         var maxKl = new Option<string?>("--max-kl-divergence") { Description = "Gate (MaxKLDivergence), in nats." };
         var threads = new Option<int?>("--threads") { Description = "Threads for the evaluation (default: all cores)." };
         var output = new Option<FileInfo>("--output", "-o") { Description = "The .msdk artifact to write.", Required = true };
-        var command = new Command("compress", "Compress a checkpoint into a .msdk artifact (the passes of the build's Quantize metadata).")
+        var command = new Command("compress", "Compress a checkpoint into a .msdk artifact (the passes of the build's Prune and Quantize metadata).")
         {
-            checkpoint, tokenizer, quantize, calibration, evaluation, maxIncrease, maxKl, threads, output,
+            checkpoint, tokenizer, prune, quantize, calibration, evaluation, maxIncrease, maxKl, threads, output,
         };
         var passOptions = new List<(string Name, Option<string?> Option)>();
         foreach (var name in PassRegistry.OptionNames)
@@ -53,7 +54,7 @@ internal static class CompressCommand
                 throw new ModelSdkException(DiagnosticCodes.TokenizerMissing,
                     "No tokenizer: pass --tokenizer, or put the checkpoint's tokenizer.model next to it (the artifact embeds it).", tokenizerPath);
             var options = new PassOptions(passOptions.Select(o => new KeyValuePair<string, string>(o.Name, parse.GetValue(o.Option) ?? "")));
-            var passes = PassRegistry.Create(parse.GetValue(quantize), options);
+            var passes = PassRegistry.CreatePipeline(parse.GetValue(prune), parse.GetValue(quantize), options);
             var gates = QualityGates.Parse(parse.GetValue(maxIncrease), parse.GetValue(maxKl));
             var evaluationPath = parse.GetValue(evaluation)?.FullName;
             if (gates.Any && evaluationPath is null)

@@ -1,4 +1,5 @@
 using ModelSdk.Architecture;
+using ModelSdk.Compression.Passes;
 using ModelSdk.Tensors;
 
 namespace ModelSdk.Compression.Calibration;
@@ -90,6 +91,20 @@ public sealed class LlamaLayerWeights
             }
         }
     }
+
+    /// <summary>Block <paramref name="layer"/>'s weights of <paramref name="model"/> as fp32 copies (packed or sparse matrices decoded).</summary>
+    public static LlamaLayerWeights Load(WorkingModel model, int layer) => new()
+    {
+        AttentionNorm = model.GetFloats(TensorNames.AttentionNorm(layer)),
+        Wq = model.GetFloats(TensorNames.Wq(layer)),
+        Wk = model.GetFloats(TensorNames.Wk(layer)),
+        Wv = model.GetFloats(TensorNames.Wv(layer)),
+        Wo = model.GetFloats(TensorNames.Wo(layer)),
+        FfnNorm = model.GetFloats(TensorNames.FfnNorm(layer)),
+        W1 = model.GetFloats(TensorNames.W1(layer)),
+        W2 = model.GetFloats(TensorNames.W2(layer)),
+        W3 = model.GetFloats(TensorNames.W3(layer)),
+    };
 
     /// <summary>A deep copy.</summary>
     public LlamaLayerWeights Clone() => new()

@@ -1,3 +1,4 @@
+using ModelSdk.Compression.Passes.Pruning;
 using ModelSdk.Compression.Passes.Quantization;
 using ModelSdk.Diagnostics;
 
@@ -20,11 +21,22 @@ public static class PassRegistry
         RtnInt4Pass.Descriptor,
     ];
 
+    /// <summary>The pruning passes: <c>Prune="..."</c> (and <c>--prune</c>) picks one; it runs before the quantization pass.</summary>
+    public static IReadOnlyList<PassDescriptor> Pruning { get; } =
+    [
+        MagnitudePruningPass.Descriptor,
+        WandaPass.Descriptor,
+        SparseGptPass.Descriptor,
+    ];
+
+    /// <summary>Valid <c>Prune</c> values, <see cref="None"/> first.</summary>
+    public static IReadOnlyList<string> PruningNames => [None, .. Pruning.Select(d => d.Name)];
+
     /// <summary>Valid <c>Quantize</c> values, <see cref="None"/> first.</summary>
     public static IReadOnlyList<string> Names => [None, .. All.Select(d => d.Name)];
 
     /// <summary>Every option name some pass reads (the Model item metadata they correspond to).</summary>
-    public static IReadOnlyList<string> OptionNames => All.SelectMany(d => d.OptionNames).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+    public static IReadOnlyList<string> OptionNames => All.Concat(Pruning).SelectMany(d => d.OptionNames).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
 
     public static PassDescriptor? Find(string name) => All.FirstOrDefault(d => string.Equals(d.Name, name, StringComparison.OrdinalIgnoreCase));
 
@@ -50,6 +62,52 @@ public static class PassRegistry
             throw new ModelSdkException(DiagnosticCodes.InvalidCompressionOption,
                 $"{unused} does not apply to {descriptor.Name}" +
                 (descriptor.OptionNames.Count == 0 ? ", which has no options." : $", whose options are {string.Join(", ", descriptor.OptionNames)}."));
+        return [pass];
+    }
+
+    /// <summary>
+    /// The pipeline a Model item declares, in the order it runs: the <c>Prune</c> pass (if any), then the <c>Quantize</c>
+    /// pass (if any), each reading its own options from <paramref name="options"/>. Pruning options without <c>Prune</c>
+    /// (or quantization options without <c>Quantize</c>) are MSDK1012; unknown names MSDK1011.
+    /// </summary>
+    public static IReadOnlyList<IModelPass> CreatePipeline(string? prune, string? quantize, PassOptions options)
+    {
+        var pruningNames = Pruning.SelectMany(d => d.OptionNames).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var pruningOptions = new PassOptions(options.Names.Where(pruningNames.Contains).Select(n => new KeyValuePair<string, string>(n, options.GetString(n)!)));
+        var otherOptions = new PassOptions(options.Names.Where(n => !pruningNames.Contains(n)).Select(n => new KeyValuePair<string, string>(n, options.GetString(n)!)));
+        var pruning = CreatePruning(prune, pruningOptions);
+        var quantization = Create(quantize, otherOptions);
+        return [.. pruning, .. quantization, .. Storage(pruning, quantization)];
+    }
+
+    /// <summary>
+    /// The compressed 2:4 storage step, when the pipeline makes every block matrix 2:4 sparse and leaves it f32 or f16
+    /// (quantized formats keep their own dense layout).
+    /// </summary>
+    private static IReadOnlyList<IModelPass> Storage(IReadOnlyList<IModelPass> pruning, IReadOnlyList<IModelPass> quantization)
+    {
+        if (pruning is not [PruningPass { MakesEveryLayerMatrix24: true, CompressedSparseStorage: true }]) return [];
+        var type = quantization.LastOrDefault(p => p.MatrixType is not null)?.MatrixType ?? Tensors.TensorType.F32;
+        return type is Tensors.TensorType.F32 or Tensors.TensorType.F16 ? [new Sparse24StoragePass(type)] : [];
+    }
+
+    private static IReadOnlyList<IModelPass> CreatePruning(string? prune, PassOptions options)
+    {
+        var name = prune?.Trim();
+        if (string.IsNullOrEmpty(name) || string.Equals(name, None, StringComparison.OrdinalIgnoreCase))
+        {
+            if (options.Names.FirstOrDefault() is { } stray)
+                throw new ModelSdkException(DiagnosticCodes.InvalidCompressionOption,
+                    $"{stray} is set but no pruning is: set Prune to one of {string.Join(", ", PruningNames.Skip(1))}, or remove {stray}.");
+            return [];
+        }
+        var descriptor = Pruning.FirstOrDefault(d => string.Equals(d.Name, name, StringComparison.OrdinalIgnoreCase))
+            ?? throw new ModelSdkException(DiagnosticCodes.UnknownCompressionPass,
+                $"Prune=\"{name}\" is not a pruning method ModelSdk knows. Valid values: {string.Join(", ", PruningNames)}.");
+        var pass = descriptor.Create(options);
+        if (options.Unread.FirstOrDefault() is { } unused)
+            throw new ModelSdkException(DiagnosticCodes.InvalidCompressionOption,
+                $"{unused} does not apply to {descriptor.Name}, whose options are {string.Join(", ", descriptor.OptionNames)}.");
         return [pass];
     }
 }

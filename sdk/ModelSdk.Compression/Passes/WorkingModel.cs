@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using ModelSdk.Architecture;
 using ModelSdk.Compression.Import;
 using ModelSdk.Quantization;
+using ModelSdk.Sparsity;
 using ModelSdk.Tensors;
 
 namespace ModelSdk.Compression.Passes;
@@ -69,6 +70,12 @@ public sealed class WorkingModel : IDisposable
     {
         var tensor = this[name];
         if (tensor.Packed is { } packed) return packed.Dequantize();
+        if (TensorFormats.Of(tensor.Type) is { Sparse24: true } sparse)
+        {
+            var bytes = new byte[checked((int)sparse.ByteLength(tensor.Shape)!.Value)];
+            ReadInto(tensor.Data, bytes);
+            return Sparse24Codec.Decode(sparse, bytes, tensor.Rows, tensor.Cols);
+        }
         var values = new float[checked((int)tensor.ElementCount)];
         switch (tensor.Type)
         {
@@ -125,6 +132,15 @@ public sealed class WorkingModel : IDisposable
         if (old.Shape.Length != 2 || old.Shape[0] != packed.Rows || old.Shape[1] != packed.Cols)
             throw new ArgumentException($"Tensor '{name}' is [{string.Join(", ", old.Shape)}], not [{packed.Rows}, {packed.Cols}].", nameof(packed));
         _tensors[name] = new WorkingTensor(name, packed.Format.Type, old.Shape, TensorData.FromBytes(packed.Data)) { Packed = packed };
+    }
+
+    /// <summary>Replaces a [rows, cols] 2:4 sparse matrix by its compressed form (<see cref="TensorFormat.Sparse24"/>); the values stay the same (fp16 rounds them).</summary>
+    public void SetSparse24(string name, TensorFormat format, float[] values)
+    {
+        var old = this[name];
+        if (old.Shape.Length != 2 || values.LongLength != old.ElementCount)
+            throw new ArgumentException($"Tensor '{name}' is [{string.Join(", ", old.Shape)}], not a matrix of {values.LongLength} values.", nameof(values));
+        _tensors[name] = new WorkingTensor(name, format.Type, old.Shape, TensorData.FromBytes(Sparse24Codec.Encode(format, values, old.Rows, old.Cols)));
     }
 
     public void Dispose() => _owner?.Dispose();

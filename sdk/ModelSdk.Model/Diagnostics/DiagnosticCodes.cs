@@ -100,6 +100,18 @@ public static class DiagnosticCodes
         "MSDK1016", "Compressed model fails a quality gate",
         "Use a gentler compression (e.g. rtn-int8, a smaller GroupSize, asymmetric int4, gptq-int4), or relax MaxPerplexityIncrease / MaxKLDivergence.");
 
+    public static readonly DiagnosticCode InvalidSparsity = new(
+        "MSDK1020", "Invalid sparsity",
+        "Set Sparsity (or --sparsity) to a fraction of zeros strictly between 0 and 1 (\"0.5\", \"50%\") or to N:M with 0 < N < M (\"2:4\", \"4:8\").");
+
+    public static readonly DiagnosticCode SparsityGroupDoesNotDivide = new(
+        "MSDK1021", "N:M sparsity groups do not fit a matrix row",
+        "Use an N:M pattern whose M divides every pruned row length (dim, and hidden_dim for w2), e.g. 2:4; or leave the misfitting matrices out with PruneLayers.");
+
+    public static readonly DiagnosticCode UnknownPruneLayer = new(
+        "MSDK1022", "PruneLayers names a matrix the model does not have",
+        "List in PruneLayers only wq, wk, wv, wo, w1, w2, w3, layers.N with N below the model's block count, or tensor names such as layers.0.attention.wq.");
+
     public static readonly DiagnosticCode CudaDeviceNotAvailable = new(
         "MSDK2005", "CUDA device not available",
         "Install an NVIDIA GPU driver and check that nvidia-smi lists a GPU, or load with Device = ModelDevice.Auto or ModelDevice.Cpu to run on the CPU.");
@@ -112,5 +124,6 @@ public static class DiagnosticCodes
         PromptTooLong, InvalidGenerationOptions,
         UnknownCompressionPass, InvalidCompressionOption, GroupSizeDoesNotDivide, CalibrationDataInvalid, EvaluationDataInvalid,
         QualityGateFailed,
+        InvalidSparsity, SparsityGroupDoesNotDivide, UnknownPruneLayer,
     ];
 }

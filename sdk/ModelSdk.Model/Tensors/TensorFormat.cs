@@ -36,6 +36,18 @@ public sealed record TensorFormat(TensorType Type, string Name, int Bits, int Gr
 {
     public bool IsPacked => Scheme != QuantScheme.None;
 
+    /// <summary>
+    /// A 2:4 sparse matrix (<see cref="Bits"/>: of each stored value, fp32 or fp16): rows of a multiple of 8 values, every
+    /// group of 4 consecutive inputs holding at most 2 non-zeros. Stored planar, as the kernel streams it (see
+    /// <see cref="Sparse24Layout"/>):
+    /// <code>
+    /// [values]    rows × cols/2 values, row-major: each group's two kept values, the lower position first
+    /// [positions] rows × cols/8 bytes, row-major: one nibble per group (even group in the low nibble), bits 0–1 the
+    ///             position (0..3) of the group's first kept value, bits 2–3 that of its second
+    /// </code>
+    /// </summary>
+    public bool Sparse24 { get; init; }
+
     /// <summary>Smallest and largest code; symmetric int8 uses −127..127 (ggml's Q8_0), int4 0..15.</summary>
     public int MinCode => Bits == 8 ? -127 : 0;
 
@@ -67,6 +79,13 @@ public sealed record TensorFormat(TensorType Type, string Name, int Bits, int Gr
     {
         if (shape.Length == 0) return null;
         foreach (var d in shape) if (d <= 0) return null;
+        if (Sparse24)
+        {
+            var length = shape[^1];
+            if (shape.Length != 2 || length % Sparse24Layout.RowMultiple != 0 || length > int.MaxValue) return null;
+            var sparseRowBytes = length / 2 * (Bits / 8) + length / 8;
+            return shape[0] > long.MaxValue / sparseRowBytes ? long.MaxValue : shape[0] * sparseRowBytes;
+        }
         if (!IsPacked)
         {
             long bytes = Bits / 8;
@@ -113,6 +132,30 @@ public readonly record struct PackedLayout(
     public long MinOffset(long row, long group) => MinsOffset + (row * GroupsPerRow + group) * 2;
 }
 
+/// <summary>Where the planes of one 2:4 sparse [rows, cols] matrix are (see <see cref="TensorFormat.Sparse24"/>), in bytes from its start.</summary>
+public readonly record struct Sparse24Layout(long Rows, long Cols, int ValueBytes)
+{
+    /// <summary>Rows are whole bytes of positions: two groups of 4.</summary>
+    public const int RowMultiple = 8;
+
+    public long RowValueBytes => Cols / 2 * ValueBytes;
+
+    public long RowPositionBytes => Cols / 8;
+
+    public long ValuesOffset(long row) => row * RowValueBytes;
+
+    public long PositionsOffset(long row) => Rows * RowValueBytes + row * RowPositionBytes;
+
+    public long TotalBytes => Rows * (RowValueBytes + RowPositionBytes);
+
+    public static Sparse24Layout Of(TensorFormat format, long rows, long cols)
+    {
+        if (!format.Sparse24) throw new InvalidOperationException($"{format.Name} is not a 2:4 sparse type.");
+        if (cols % RowMultiple != 0) throw new ArgumentException($"{format.Name} needs a row length that is a multiple of {RowMultiple}; it is {cols}.", nameof(cols));
+        return new Sparse24Layout(rows, cols, format.Bits / 8);
+    }
+}
+
 /// <summary>The traits table: one row per storage type. Tests loop over <see cref="All"/>.</summary>
 public static class TensorFormats
 {
@@ -130,6 +173,8 @@ public static class TensorFormats
         new(TensorType.Q4G32Asym, "q4_g32_asym", 4, 32, QuantScheme.Asymmetric),
         new(TensorType.Q4G64Asym, "q4_g64_asym", 4, 64, QuantScheme.Asymmetric),
         new(TensorType.Q4G128Asym, "q4_g128_asym", 4, 128, QuantScheme.Asymmetric),
+        new(TensorType.F32Sparse24, "f32_sparse24", 32, 1, QuantScheme.None) { Sparse24 = true },
+        new(TensorType.F16Sparse24, "f16_sparse24", 16, 1, QuantScheme.None) { Sparse24 = true },
     ];
 
     private static readonly TensorFormat[] ByType = All.OrderBy(f => (int)f.Type).ToArray();

@@ -29,6 +29,12 @@ public enum TensorType
     Q4G32Asym,
     Q4G64Asym,
     Q4G128Asym,
+
+    /// <summary>2:4 sparse fp32: the two kept values of every 4 inputs, and their positions in 2 bits each (see <see cref="TensorFormat.Sparse24"/>).</summary>
+    F32Sparse24,
+
+    /// <summary>2:4 sparse fp16: as <see cref="F32Sparse24"/> with IEEE half values.</summary>
+    F16Sparse24,
 }
 
 public static class TensorTypeExtensions
@@ -37,7 +43,7 @@ public static class TensorTypeExtensions
     public static int ElementSize(this TensorType type)
     {
         var format = TensorFormats.Of(type);
-        return format.IsPacked
+        return format.IsPacked || format.Sparse24
             ? throw new ArgumentOutOfRangeException(nameof(type), type, $"{format.Name} is a packed type; use ByteLength(shape).")
             : format.Bits / 8;
     }

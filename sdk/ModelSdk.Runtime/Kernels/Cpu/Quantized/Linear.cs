@@ -5,7 +5,8 @@ namespace ModelSdk.Runtime.Kernels.Cpu.Quantized;
 
 /// <summary>
 /// The forward pass's one entry point for a weight matrix of any storage type: fp32 goes to <see cref="MatMat"/> /
-/// <see cref="MatVec"/> exactly as before; packed and fp16 matrices to the fused <see cref="QuantizedMatVec"/>, token by token.
+/// <see cref="MatVec"/> exactly as before; 2:4 sparse matrices to <see cref="Sparse24MatVec"/> and packed and fp16 matrices to
+/// the fused <see cref="QuantizedMatVec"/>, token by token.
 /// </summary>
 internal static unsafe class Linear
 {
@@ -16,6 +17,12 @@ internal static unsafe class Linear
         if (w.IsF32)
         {
             MatMat.Rows(w.F32Data, x, ldx, y, ldy, w.Cols, rowStart, rowEnd, tokens, accumulate, width);
+            return;
+        }
+        if (w.IsSparse24)
+        {
+            for (var t = 0; t < tokens; t++)
+                Sparse24MatVec.Rows(w, x + (long)t * ldx, y + (long)t * ldy, rowStart, rowEnd, accumulate, width);
             return;
         }
         for (var t = 0; t < tokens; t++)
@@ -29,6 +36,11 @@ internal static unsafe class Linear
         {
             var bytes = (long)w.Cols * sizeof(float);
             Buffer.MemoryCopy(w.F32Data + (long)row * w.Cols, destination, bytes, bytes);
+            return;
+        }
+        if (w.IsSparse24)
+        {
+            Sparse24MatVecReference.DecodeRow(w, row, destination);
             return;
         }
         QuantizedMatVecReference.DequantizeRow(w, row, destination);

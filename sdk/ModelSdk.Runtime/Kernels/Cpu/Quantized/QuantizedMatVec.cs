@@ -257,7 +257,7 @@ internal static unsafe class QuantizedMatVec
 
     /// <summary>16 fp16 values to fp32: rebias the exponent by multiplying the shifted magnitude with 2^112, then restore the sign.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> HalfToFloat512(ushort* p)
+    internal static Vector512<float> HalfToFloat512(ushort* p)
     {
         var h = Avx512F.ConvertToVector512UInt32(Vector256.Load(p));
         var magnitude = Vector512.ShiftLeft(h & Vector512.Create(0x7fffu), 13).AsSingle() * Vector512.Create(5.192296858534828e+33f);
@@ -288,7 +288,7 @@ internal static unsafe class QuantizedMatVec
 
     /// <summary>8 fp16 values to fp32 (see <see cref="HalfToFloat512"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> HalfToFloat256(ushort* p)
+    internal static Vector256<float> HalfToFloat256(ushort* p)
     {
         var h = Avx2.ConvertToVector256Int32(p).AsUInt32();
         var magnitude = Vector256.ShiftLeft(h & Vector256.Create(0x7fffu), 13).AsSingle() * Vector256.Create(5.192296858534828e+33f);

@@ -18,6 +18,11 @@ internal readonly unsafe struct WeightMatrix
         var format = TensorFormats.Of(type);
         Bits = format.Bits;
         Asymmetric = format.Scheme == QuantScheme.Asymmetric;
+        if (format.Sparse24)
+        {
+            IsSparse24 = true;
+            Positions = Data + Sparse24Layout.Of(format, rows, cols).PositionsOffset(0);
+        }
         if (format.IsPacked)
         {
             var layout = format.Layout(rows, cols);
@@ -55,6 +60,12 @@ internal readonly unsafe struct WeightMatrix
 
     /// <summary>fp16 mins, [rows][groups] (asymmetric types only).</summary>
     public ushort* Mins { get; }
+
+    /// <summary>A 2:4 sparse matrix (<see cref="TensorFormat.Sparse24"/>): <see cref="Data"/> holds the kept values (fp32 or fp16 by <see cref="Bits"/>).</summary>
+    public bool IsSparse24 { get; }
+
+    /// <summary>2:4 positions, [rows][cols / 8] bytes (sparse types only).</summary>
+    public byte* Positions { get; }
 
     public bool IsF32 => Type == TensorType.F32;
 
