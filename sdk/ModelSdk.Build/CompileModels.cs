@@ -13,6 +13,7 @@ namespace ModelSdk.Build;
 /// Compiles every <c>Model</c> item of a project into a <c>.msdk</c> artifact and the small <c>.msdk.json</c>
 /// manifest the source generator reads. Work is skipped when the content-hash cache key of an item's inputs
 /// equals the one recorded beside its artifact, so touching a file without changing it costs one hash.
+/// Compiled artifacts live in a per-user <see cref="ModelCache"/> shared across projects; the project gets a copy in obj/.
 /// In design-time builds (<see cref="ManifestOnly"/>) only a manifest made from the checkpoint header is written.
 /// </summary>
 public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableTask
@@ -29,6 +30,9 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
 
     /// <summary>Namespace of generated classes when a Model item sets none (the project's RootNamespace).</summary>
     public string? DefaultNamespace { get; set; }
+
+    /// <summary>The per-user cache of compiled artifacts shared by every project (relative to the project; empty: <see cref="ModelCache.DefaultDirectory"/>).</summary>
+    public string? CacheDirectory { get; set; }
 
     /// <summary>Design-time build: write a header-only manifest if none exists, never compile.</summary>
     public bool ManifestOnly { get; set; }
@@ -49,8 +53,9 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
                 $"Model items {string.Join(", ", duplicate.Select(d => $"'{d.Model.ItemSpec}'"))} would all produce '{duplicate.Key}'."));
             return false;
         }
-        foreach (var (task, model) in items)
-            Guard(task, () => Compile(model));
+        // Items compile side by side within the machine's cores; each logs its passes' progress under its class name.
+        Parallel.ForEach(items, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+            item => Guard(item.Task, () => Compile(item.Model)));
         return !Log.HasLoggedErrors;
     }
 
@@ -65,7 +70,9 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
         };
         if (ManifestOnly)
         {
-            if (!File.Exists(model.ManifestPath)) WriteManifest(model, ModelCompiler.Inspect(request));
+            if (File.Exists(model.ManifestPath)) return;
+            WriteManifest(model, ModelCompiler.Inspect(request));
+            Log.LogMessage(MessageImportance.Normal, $"ModelSdk: {model.ClassName}: manifest from the checkpoint header (design-time build, nothing compiled).");
             return;
         }
 
@@ -81,18 +88,25 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
         }
         else
         {
-            Log.LogMessage(MessageImportance.High, $"ModelSdk: compiling {Path.GetFileName(model.CheckpointPath)} -> {Path.GetFileName(model.ArtifactPath)} " +
-                $"({plan.Config.Layers} layers, dim {plan.Config.Dim}, {plan.Manifest.WeightFormat}{passes})");
             if (File.Exists(model.KeyPath)) File.Delete(model.KeyPath); // the key is the commit record: never beside a stale artifact
-            manifest = ModelCompiler.Compile(plan, model.ArtifactPath, new CompileOptions
+            var cache = new ModelCache(CacheFolder);
+            var entry = cache.GetOrAdd(plan, entryPath =>
             {
-                Log = message => Log.LogMessage(MessageImportance.High, $"ModelSdk: {model.ClassName}: {message}"),
-                CancellationToken = _cancel.Token,
-                Evaluate = (artifact, reference, text) => ArtifactComparison.Compare(artifact, reference, text, ct: _cancel.Token),
-            });
+                Log.LogMessage(MessageImportance.High, $"ModelSdk: compiling {Path.GetFileName(model.CheckpointPath)} -> {Path.GetFileName(model.ArtifactPath)} " +
+                    $"({plan.Config.Layers} layers, dim {plan.Config.Dim}, {plan.Manifest.WeightFormat}{passes})");
+                ModelCompiler.Compile(plan, entryPath, new CompileOptions
+                {
+                    Log = message => Log.LogMessage(MessageImportance.High, $"ModelSdk: {model.ClassName}: {message}"),
+                    CancellationToken = _cancel.Token,
+                    Evaluate = (artifact, reference, text) => ArtifactComparison.Compare(artifact, reference, text, ct: _cancel.Token),
+                });
+            }, message => Log.LogMessage(MessageImportance.High, $"ModelSdk: {model.ClassName}: {message}"), _cancel.Token);
+            entry.CopyTo(model.ArtifactPath);
             AtomicFile.WriteIfDifferent(model.KeyPath, Encoding.UTF8.GetBytes(plan.CacheKey));
-            Log.LogMessage(MessageImportance.High, $"ModelSdk: {model.ClassName} compiled in {clock.Elapsed.TotalSeconds:0.0} s " +
-                $"({FileLength.Of(model.ArtifactPath) / 1e6:0.0} MB).");
+            manifest = entry.Manifest with { Tensors = null };
+            Log.LogMessage(MessageImportance.High, entry.Hit
+                ? $"ModelSdk: {model.ClassName}: shared cache hit, {Path.GetFileName(model.CheckpointPath)}{passes} was compiled before (key {plan.CacheKey} in {cache.Directory})."
+                : $"ModelSdk: {model.ClassName} compiled in {clock.Elapsed.TotalSeconds:0.0} s ({FileLength.Of(model.ArtifactPath) / 1e6:0.0} MB).");
         }
         if (manifest.Metrics is { } metrics)
             Log.LogMessage(MessageImportance.High, $"ModelSdk: {model.ClassName} ({manifest.WeightFormat}{passes}): {QualityGates.Describe(metrics)}.");
@@ -109,6 +123,10 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
         }
         WriteManifest(model, manifest);
     }
+
+    private string CacheFolder => string.IsNullOrWhiteSpace(CacheDirectory)
+        ? ModelCache.DefaultDirectory
+        : Path.GetFullPath(Path.Combine(ProjectDirectory, CacheDirectory.Trim()));
 
     private static bool IsUpToDate(ModelItem model, string cacheKey)
         => File.Exists(model.KeyPath) && File.Exists(model.ArtifactPath) && File.ReadAllText(model.KeyPath) == cacheKey;

@@ -100,6 +100,10 @@ public static class DiagnosticCodes
         "MSDK1016", "Compressed model fails a quality gate",
         "Use a gentler compression (e.g. rtn-int8, a smaller GroupSize, asymmetric int4, gptq-int4), or relax MaxPerplexityIncrease / MaxKLDivergence.");
 
+    public static readonly DiagnosticCode InvalidCacheLimit = new(
+        "MSDK1030", "Invalid model cache size or age limit",
+        "Write ModelSdkCacheMaxSize / --max-size as bytes or with KB, MB, GB or TB (e.g. 10GB), and ModelSdkCacheMaxAge / --max-age as a number with d, h, m or s (e.g. 30d).");
+
     public static readonly DiagnosticCode CudaDeviceNotAvailable = new(
         "MSDK2005", "CUDA device not available",
         "Install an NVIDIA GPU driver and check that nvidia-smi lists a GPU, or load with Device = ModelDevice.Auto or ModelDevice.Cpu to run on the CPU.");
@@ -111,6 +115,6 @@ public static class DiagnosticCodes
         ArtifactNotFound, ArtifactCorrupt, ArtifactVersionUnsupported, ArtifactShapeMismatch, CudaDeviceNotAvailable,
         PromptTooLong, InvalidGenerationOptions,
         UnknownCompressionPass, InvalidCompressionOption, GroupSizeDoesNotDivide, CalibrationDataInvalid, EvaluationDataInvalid,
-        QualityGateFailed,
+        QualityGateFailed, InvalidCacheLimit,
     ];
 }
