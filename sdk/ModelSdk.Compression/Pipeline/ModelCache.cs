@@ -135,6 +135,10 @@ public sealed class ModelCache
             try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             return null;
         }
+        catch (FileNotFoundException)
+        {
+            return null; // trimmed between the check and the read
+        }
     }
 
     private static string LockPath(string entryPath) => entryPath + ".lock";
