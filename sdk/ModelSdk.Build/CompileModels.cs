@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using Microsoft.Build.Framework;
@@ -19,6 +20,7 @@ namespace ModelSdk.Build;
 public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableTask
 {
     private readonly CancellationTokenSource _cancel = new();
+    private readonly ConcurrentQueue<Action<TaskLoggingHelper>> _log = new();
 
     [Required] public ITaskItem[] Models { get; set; } = [];
 
@@ -51,11 +53,17 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
         {
             Report(duplicate.Last().Task, new ModelSdkException(DiagnosticCodes.DuplicateClassName,
                 $"Model items {string.Join(", ", duplicate.Select(d => $"'{d.Model.ItemSpec}'"))} would all produce '{duplicate.Key}'."));
+            FlushLog();
             return false;
         }
         // Items compile side by side within the machine's cores; each logs its passes' progress under its class name.
-        Parallel.ForEach(items, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-            item => Guard(item.Task, () => Compile(item.Model)));
+        // Workers only queue their messages: this thread, the one MSBuild called, hands them to the logger.
+        var work = System.Threading.Tasks.Task.Run(() => Parallel.ForEach(items,
+            new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+            item => Guard(item.Task, () => Compile(item.Model))));
+        while (!work.Wait(50)) FlushLog();
+        FlushLog();
+        work.GetAwaiter().GetResult();
         return !Log.HasLoggedErrors;
     }
 
@@ -72,7 +80,7 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
         {
             if (File.Exists(model.ManifestPath)) return;
             WriteManifest(model, ModelCompiler.Inspect(request));
-            Log.LogMessage(MessageImportance.Normal, $"ModelSdk: {model.ClassName}: manifest from the checkpoint header (design-time build, nothing compiled).");
+            Message(MessageImportance.Normal, $"ModelSdk: {model.ClassName}: manifest from the checkpoint header (design-time build, nothing compiled).");
             return;
         }
 
@@ -82,7 +90,7 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
         ArtifactManifest manifest;
         if (IsUpToDate(model, plan.CacheKey))
         {
-            Log.LogMessage(MessageImportance.Low, $"ModelSdk: {model.ClassName} is up to date (inputs unchanged, key {plan.CacheKey}).");
+            Message(MessageImportance.Low, $"ModelSdk: {model.ClassName} is up to date (inputs unchanged, key {plan.CacheKey}).");
             // The artifact's own manifest carries the metrics the gates are checked against (a tightened gate is enforced without recompressing).
             using (var artifact = ModelArtifact.Open(model.ArtifactPath)) manifest = artifact.Manifest with { Tensors = null };
         }
@@ -92,24 +100,24 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
             var cache = new ModelCache(CacheFolder);
             var entry = cache.GetOrAdd(plan, entryPath =>
             {
-                Log.LogMessage(MessageImportance.High, $"ModelSdk: compiling {Path.GetFileName(model.CheckpointPath)} -> {Path.GetFileName(model.ArtifactPath)} " +
+                Message(MessageImportance.High, $"ModelSdk: compiling {Path.GetFileName(model.CheckpointPath)} -> {Path.GetFileName(model.ArtifactPath)} " +
                     $"({plan.Config.Layers} layers, dim {plan.Config.Dim}, {plan.Manifest.WeightFormat}{passes})");
                 ModelCompiler.Compile(plan, entryPath, new CompileOptions
                 {
-                    Log = message => Log.LogMessage(MessageImportance.High, $"ModelSdk: {model.ClassName}: {message}"),
+                    Log = message => Message(MessageImportance.High, $"ModelSdk: {model.ClassName}: {message}"),
                     CancellationToken = _cancel.Token,
                     Evaluate = (artifact, reference, text) => ArtifactComparison.Compare(artifact, reference, text, ct: _cancel.Token),
                 });
-            }, message => Log.LogMessage(MessageImportance.High, $"ModelSdk: {model.ClassName}: {message}"), _cancel.Token);
+            }, message => Message(MessageImportance.High, $"ModelSdk: {model.ClassName}: {message}"), _cancel.Token);
             entry.CopyTo(model.ArtifactPath);
             AtomicFile.WriteIfDifferent(model.KeyPath, Encoding.UTF8.GetBytes(plan.CacheKey));
             manifest = entry.Manifest with { Tensors = null };
-            Log.LogMessage(MessageImportance.High, entry.Hit
+            Message(MessageImportance.High, entry.Hit
                 ? $"ModelSdk: {model.ClassName}: shared cache hit, {Path.GetFileName(model.CheckpointPath)}{passes} was compiled before (key {plan.CacheKey} in {cache.Directory})."
                 : $"ModelSdk: {model.ClassName} compiled in {clock.Elapsed.TotalSeconds:0.0} s ({FileLength.Of(model.ArtifactPath) / 1e6:0.0} MB).");
         }
         if (manifest.Metrics is { } metrics)
-            Log.LogMessage(MessageImportance.High, $"ModelSdk: {model.ClassName} ({manifest.WeightFormat}{passes}): {QualityGates.Describe(metrics)}.");
+            Message(MessageImportance.High, $"ModelSdk: {model.ClassName} ({manifest.WeightFormat}{passes}): {QualityGates.Describe(metrics)}.");
         try
         {
             model.Gates.Check(manifest.Metrics, $"{model.ClassName} ({manifest.WeightFormat}{passes})");
@@ -158,11 +166,11 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
         }
         catch (OperationCanceledException)
         {
-            Log.LogWarning($"ModelSdk: compiling '{item.ItemSpec}' was canceled.");
+            _log.Enqueue(log => log.LogWarning($"ModelSdk: compiling '{item.ItemSpec}' was canceled."));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            Log.LogMessage(MessageImportance.Low, e.ToString());
+            Message(MessageImportance.Low, e.ToString());
             Report(item, new ModelSdkException(DiagnosticCodes.InternalError, $"{e.GetType().Name}: {e.Message}"));
         }
         return false;
@@ -172,7 +180,14 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
     {
         var (line, column) = ModelItemLocator.Find(ProjectFile, item.ItemSpec);
         var file = e.FilePath is null ? "" : $" File: {e.FilePath}.";
-        Log.LogError("ModelSdk", e.Code.Id, e.Code.Id, e.Code.HelpLink, ProjectFile, line, column, 0, 0,
-            $"{e.Detail}{file} {e.Fix}");
+        _log.Enqueue(log => log.LogError("ModelSdk", e.Code.Id, e.Code.Id, e.Code.HelpLink, ProjectFile, line, column, 0, 0,
+            $"{e.Detail}{file} {e.Fix}"));
+    }
+
+    private void Message(MessageImportance importance, string text) => _log.Enqueue(log => log.LogMessage(importance, text));
+
+    private void FlushLog()
+    {
+        while (_log.TryDequeue(out var write)) write(Log);
     }
 }
