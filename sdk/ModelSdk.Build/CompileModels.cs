@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using Microsoft.Build.Framework;
@@ -13,11 +14,13 @@ namespace ModelSdk.Build;
 /// Compiles every <c>Model</c> item of a project into a <c>.msdk</c> artifact and the small <c>.msdk.json</c>
 /// manifest the source generator reads. Work is skipped when the content-hash cache key of an item's inputs
 /// equals the one recorded beside its artifact, so touching a file without changing it costs one hash.
+/// Compiled artifacts live in a per-user <see cref="ModelCache"/> shared across projects; the project gets a copy in obj/.
 /// In design-time builds (<see cref="ManifestOnly"/>) only a manifest made from the checkpoint header is written.
 /// </summary>
 public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableTask
 {
     private readonly CancellationTokenSource _cancel = new();
+    private readonly ConcurrentQueue<Action<TaskLoggingHelper>> _log = new();
 
     [Required] public ITaskItem[] Models { get; set; } = [];
 
@@ -29,6 +32,9 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
 
     /// <summary>Namespace of generated classes when a Model item sets none (the project's RootNamespace).</summary>
     public string? DefaultNamespace { get; set; }
+
+    /// <summary>The per-user cache of compiled artifacts shared by every project (relative to the project; empty: <see cref="ModelCache.DefaultDirectory"/>).</summary>
+    public string? CacheDirectory { get; set; }
 
     /// <summary>Design-time build: write a header-only manifest if none exists, never compile.</summary>
     public bool ManifestOnly { get; set; }
@@ -47,10 +53,17 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
         {
             Report(duplicate.Last().Task, new ModelSdkException(DiagnosticCodes.DuplicateClassName,
                 $"Model items {string.Join(", ", duplicate.Select(d => $"'{d.Model.ItemSpec}'"))} would all produce '{duplicate.Key}'."));
+            FlushLog();
             return false;
         }
-        foreach (var (task, model) in items)
-            Guard(task, () => Compile(model));
+        // Items compile side by side within the machine's cores; each logs its passes' progress under its class name.
+        // Workers only queue their messages: this thread, the one MSBuild called, hands them to the logger.
+        var work = System.Threading.Tasks.Task.Run(() => Parallel.ForEach(items,
+            new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
+            item => Guard(item.Task, () => Compile(item.Model))));
+        while (!work.Wait(50)) FlushLog();
+        FlushLog();
+        work.GetAwaiter().GetResult();
         return !Log.HasLoggedErrors;
     }
 
@@ -65,7 +78,9 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
         };
         if (ManifestOnly)
         {
-            if (!File.Exists(model.ManifestPath)) WriteManifest(model, ModelCompiler.Inspect(request));
+            if (File.Exists(model.ManifestPath)) return;
+            WriteManifest(model, ModelCompiler.Inspect(request));
+            Message(MessageImportance.Normal, $"ModelSdk: {model.ClassName}: manifest from the checkpoint header (design-time build, nothing compiled).");
             return;
         }
 
@@ -75,27 +90,34 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
         ArtifactManifest manifest;
         if (IsUpToDate(model, plan.CacheKey))
         {
-            Log.LogMessage(MessageImportance.Low, $"ModelSdk: {model.ClassName} is up to date (inputs unchanged, key {plan.CacheKey}).");
+            Message(MessageImportance.Low, $"ModelSdk: {model.ClassName} is up to date (inputs unchanged, key {plan.CacheKey}).");
             // The artifact's own manifest carries the metrics the gates are checked against (a tightened gate is enforced without recompressing).
             using (var artifact = ModelArtifact.Open(model.ArtifactPath)) manifest = artifact.Manifest with { Tensors = null };
         }
         else
         {
-            Log.LogMessage(MessageImportance.High, $"ModelSdk: compiling {Path.GetFileName(model.CheckpointPath)} -> {Path.GetFileName(model.ArtifactPath)} " +
-                $"({plan.Config.Layers} layers, dim {plan.Config.Dim}, {plan.Manifest.WeightFormat}{passes})");
             if (File.Exists(model.KeyPath)) File.Delete(model.KeyPath); // the key is the commit record: never beside a stale artifact
-            manifest = ModelCompiler.Compile(plan, model.ArtifactPath, new CompileOptions
+            var cache = new ModelCache(CacheFolder);
+            var entry = cache.GetOrAdd(plan, entryPath =>
             {
-                Log = message => Log.LogMessage(MessageImportance.High, $"ModelSdk: {model.ClassName}: {message}"),
-                CancellationToken = _cancel.Token,
-                Evaluate = (artifact, reference, text) => ArtifactComparison.Compare(artifact, reference, text, ct: _cancel.Token),
-            });
+                Message(MessageImportance.High, $"ModelSdk: compiling {Path.GetFileName(model.CheckpointPath)} -> {Path.GetFileName(model.ArtifactPath)} " +
+                    $"({plan.Config.Layers} layers, dim {plan.Config.Dim}, {plan.Manifest.WeightFormat}{passes})");
+                ModelCompiler.Compile(plan, entryPath, new CompileOptions
+                {
+                    Log = message => Message(MessageImportance.High, $"ModelSdk: {model.ClassName}: {message}"),
+                    CancellationToken = _cancel.Token,
+                    Evaluate = (artifact, reference, text) => ArtifactComparison.Compare(artifact, reference, text, ct: _cancel.Token),
+                });
+            }, message => Message(MessageImportance.High, $"ModelSdk: {model.ClassName}: {message}"), _cancel.Token);
+            entry.CopyTo(model.ArtifactPath);
             AtomicFile.WriteIfDifferent(model.KeyPath, Encoding.UTF8.GetBytes(plan.CacheKey));
-            Log.LogMessage(MessageImportance.High, $"ModelSdk: {model.ClassName} compiled in {clock.Elapsed.TotalSeconds:0.0} s " +
-                $"({FileLength.Of(model.ArtifactPath) / 1e6:0.0} MB).");
+            manifest = entry.Manifest with { Tensors = null };
+            Message(MessageImportance.High, entry.Hit
+                ? $"ModelSdk: {model.ClassName}: shared cache hit, {Path.GetFileName(model.CheckpointPath)}{passes} was compiled before (key {plan.CacheKey} in {cache.Directory})."
+                : $"ModelSdk: {model.ClassName} compiled in {clock.Elapsed.TotalSeconds:0.0} s ({FileLength.Of(model.ArtifactPath) / 1e6:0.0} MB).");
         }
         if (manifest.Metrics is { } metrics)
-            Log.LogMessage(MessageImportance.High, $"ModelSdk: {model.ClassName} ({manifest.WeightFormat}{passes}): {QualityGates.Describe(metrics)}.");
+            Message(MessageImportance.High, $"ModelSdk: {model.ClassName} ({manifest.WeightFormat}{passes}): {QualityGates.Describe(metrics)}.");
         try
         {
             model.Gates.Check(manifest.Metrics, $"{model.ClassName} ({manifest.WeightFormat}{passes})");
@@ -109,6 +131,10 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
         }
         WriteManifest(model, manifest);
     }
+
+    private string CacheFolder => string.IsNullOrWhiteSpace(CacheDirectory)
+        ? ModelCache.DefaultDirectory
+        : Path.GetFullPath(Path.Combine(ProjectDirectory, CacheDirectory.Trim()));
 
     private static bool IsUpToDate(ModelItem model, string cacheKey)
         => File.Exists(model.KeyPath) && File.Exists(model.ArtifactPath) && File.ReadAllText(model.KeyPath) == cacheKey;
@@ -140,11 +166,11 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
         }
         catch (OperationCanceledException)
         {
-            Log.LogWarning($"ModelSdk: compiling '{item.ItemSpec}' was canceled.");
+            _log.Enqueue(log => log.LogWarning($"ModelSdk: compiling '{item.ItemSpec}' was canceled."));
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            Log.LogMessage(MessageImportance.Low, e.ToString());
+            Message(MessageImportance.Low, e.ToString());
             Report(item, new ModelSdkException(DiagnosticCodes.InternalError, $"{e.GetType().Name}: {e.Message}"));
         }
         return false;
@@ -154,7 +180,14 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
     {
         var (line, column) = ModelItemLocator.Find(ProjectFile, item.ItemSpec);
         var file = e.FilePath is null ? "" : $" File: {e.FilePath}.";
-        Log.LogError("ModelSdk", e.Code.Id, e.Code.Id, e.Code.HelpLink, ProjectFile, line, column, 0, 0,
-            $"{e.Detail}{file} {e.Fix}");
+        _log.Enqueue(log => log.LogError("ModelSdk", e.Code.Id, e.Code.Id, e.Code.HelpLink, ProjectFile, line, column, 0, 0,
+            $"{e.Detail}{file} {e.Fix}"));
+    }
+
+    private void Message(MessageImportance importance, string text) => _log.Enqueue(log => log.LogMessage(importance, text));
+
+    private void FlushLog()
+    {
+        while (_log.TryDequeue(out var write)) write(Log);
     }
 }

@@ -31,6 +31,24 @@ internal static class ModelInputs
         }
     }
 
+    /// <summary>
+    /// Compiles <paramref name="plan"/> to <paramref name="target"/>; with a cache folder, through the shared cache the
+    /// build uses (an entry compiled before is copied, not compiled again).
+    /// </summary>
+    public static ArtifactManifest CompileTo(CompilePlan plan, string target, CompileOptions options, string? cacheDirectory)
+    {
+        if (cacheDirectory is null)
+        {
+            var manifest = ModelCompiler.Compile(plan, target, options);
+            return manifest;
+        }
+        var log = options.Log ?? (_ => { });
+        var entry = new ModelCache(cacheDirectory).GetOrAdd(plan, path => ModelCompiler.Compile(plan, path, options), log, options.CancellationToken);
+        if (entry.Hit) log($"cache hit: {entry.Path}");
+        entry.CopyTo(target);
+        return entry.Manifest;
+    }
+
     /// <summary>Runs a command body; bad input prints its MSDK error and exits 1 instead of a stack trace.</summary>
     public static int Run(Func<int> body)
     {

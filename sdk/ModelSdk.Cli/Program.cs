@@ -6,5 +6,6 @@ var root = new RootCommand("modelsdk: compile and evaluate language models (the 
     CompileCommand.Create(),
     CompressCommand.Create(),
     EvalCommand.Create(),
+    CacheCommand.Create(),
 };
 return root.Parse(args).Invoke();

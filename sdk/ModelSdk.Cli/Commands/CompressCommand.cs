@@ -12,7 +12,7 @@ namespace ModelSdk.Cli.Commands;
 
 /// <summary>
 /// <c>modelsdk compress CHECKPOINT [--tokenizer FILE] [--prune NAME [--sparsity 0.5|2:4]] [--quantize NAME [--group-size N] [--symmetric BOOL]] [--calibration FILE]
-/// [--evaluation FILE [--max-perplexity-increase 3%] [--max-kl-divergence X]] -o OUT.msdk</c>: what the build does for a
+/// [--evaluation FILE [--max-perplexity-increase 3%] [--max-kl-divergence X]] [--cache-dir DIR] -o OUT.msdk</c>: what the build does for a
 /// Model item with the same metadata (every pass option of the registry is an option here, in kebab case:
 /// GroupSize → --group-size). With --evaluation it prints the metrics as one JSON object.
 /// </summary>
@@ -33,9 +33,10 @@ internal static class CompressCommand
         var maxKl = new Option<string?>("--max-kl-divergence") { Description = "Gate (MaxKLDivergence), in nats." };
         var threads = new Option<int?>("--threads") { Description = "Threads for the evaluation (default: all cores)." };
         var output = new Option<FileInfo>("--output", "-o") { Description = "The .msdk artifact to write.", Required = true };
+        var cache = CacheCommand.DirectoryOption("Compile through this shared cache folder (the build's ModelSdkCacheDirectory).");
         var command = new Command("compress", "Compress a checkpoint into a .msdk artifact (the passes of the build's Prune and Quantize metadata).")
         {
-            checkpoint, tokenizer, prune, quantize, calibration, evaluation, maxIncrease, maxKl, threads, output,
+            checkpoint, tokenizer, prune, quantize, calibration, evaluation, maxIncrease, maxKl, threads, output, cache,
         };
         var passOptions = new List<(string Name, Option<string?> Option)>();
         foreach (var name in PassRegistry.OptionNames)
@@ -68,11 +69,11 @@ internal static class CompressCommand
             });
             var target = parse.GetValue(output)!.FullName;
             var threadCount = parse.GetValue(threads);
-            var manifest = ModelCompiler.Compile(plan, target, new CompileOptions
+            var manifest = ModelInputs.CompileTo(plan, target, new CompileOptions
             {
                 Log = message => Console.Error.WriteLine(message),
                 Evaluate = (artifact, reference, text) => ArtifactComparison.Compare(artifact, reference, text, threadCount),
-            });
+            }, parse.GetValue(cache)?.FullName);
             Console.Error.WriteLine($"compressed {plan.Manifest.Name} -> {target} ({manifest.WeightFormat}, {new FileInfo(target).Length / 1e6:0.0} MB) " +
                 $"in {clock.Elapsed.TotalSeconds:0.0} s");
             if (manifest.Metrics is { } m)

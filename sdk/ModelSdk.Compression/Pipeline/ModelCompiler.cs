@@ -27,12 +27,13 @@ public static class ModelCompiler
         if (request.EvaluationPath is { } evaluation) inputs.Add(Hash("evaluation", evaluation));
         var manifest = described with { Provenance = described.Provenance with { Inputs = inputs } };
         var key = new StringBuilder()
-            .Append("modelsdk-cache-key/2\n")
+            .Append("modelsdk-cache-key/3\n")
             .Append("artifact-format=").Append(ArtifactFormat.Version).Append('\n')
             .Append("sdk=").Append(request.SdkVersion).Append('\n')
             // Deterministic builds give the same compiler the same module id: a changed compiler never reuses old output.
             .Append("compiler=").Append(typeof(ModelCompiler).Assembly.ManifestModule.ModuleVersionId).Append('\n');
-        foreach (var input in inputs) key.Append(input.Role).Append('=').Append(input.Xxh128).Append(':').Append(input.Bytes).Append('\n');
+        // File names enter too: the artifact's manifest records them, and a shared cache entry must hold exactly these bytes.
+        foreach (var input in inputs) key.Append(input.Role).Append('=').Append(input.File).Append(':').Append(input.Xxh128).Append(':').Append(input.Bytes).Append('\n');
         for (var i = 0; i < request.Passes.Count; i++)
         {
             var pass = request.Passes[i];

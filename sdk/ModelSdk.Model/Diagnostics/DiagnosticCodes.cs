@@ -112,6 +112,10 @@ public static class DiagnosticCodes
         "MSDK1022", "PruneLayers names a matrix the model does not have",
         "List in PruneLayers only wq, wk, wv, wo, w1, w2, w3, layers.N with N below the model's block count, or tensor names such as layers.0.attention.wq.");
 
+    public static readonly DiagnosticCode InvalidCacheLimit = new(
+        "MSDK1030", "Invalid model cache size or age limit",
+        "Write ModelSdkCacheMaxSize / --max-size as bytes or with KB, MB, GB or TB (e.g. 10GB), and ModelSdkCacheMaxAge / --max-age as a number with d, h, m or s (e.g. 30d).");
+
     public static readonly DiagnosticCode CudaDeviceNotAvailable = new(
         "MSDK2005", "CUDA device not available",
         "Install an NVIDIA GPU driver and check that nvidia-smi lists a GPU, or load with Device = ModelDevice.Auto or ModelDevice.Cpu to run on the CPU.");
@@ -125,5 +129,6 @@ public static class DiagnosticCodes
         UnknownCompressionPass, InvalidCompressionOption, GroupSizeDoesNotDivide, CalibrationDataInvalid, EvaluationDataInvalid,
         QualityGateFailed,
         InvalidSparsity, SparsityGroupDoesNotDivide, UnknownPruneLayer,
+        InvalidCacheLimit,
     ];
 }

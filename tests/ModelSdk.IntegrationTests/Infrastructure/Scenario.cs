@@ -26,9 +26,14 @@ public sealed class Scenario
               </packageSources>
             </configuration>
             """);
-        // Stops MSBuild from importing anything above the scenario folder, and tells PackageReference scenarios the version.
-        File.WriteAllText(Path.Combine(Directory, "Directory.Build.props"),
-            $"<Project><PropertyGroup><ModelSdkTestVersion>{sdk.Version}</ModelSdkTestVersion></PropertyGroup></Project>");
+        // Stops MSBuild from importing anything above the scenario folder, tells PackageReference scenarios the version,
+        // and gives each scenario its own model cache (a test shares one by setting ModelSdkCacheDirectory).
+        File.WriteAllText(Path.Combine(Directory, "Directory.Build.props"), $"""
+            <Project><PropertyGroup>
+              <ModelSdkTestVersion>{sdk.Version}</ModelSdkTestVersion>
+              <ModelSdkCacheDirectory Condition="'$(ModelSdkCacheDirectory)' == ''">$(MSBuildThisFileDirectory)modelsdk-cache</ModelSdkCacheDirectory>
+            </PropertyGroup></Project>
+            """);
         File.WriteAllText(Path.Combine(Directory, "Directory.Build.targets"), "<Project />");
         var models = Path.Combine(Directory, "models");
         System.IO.Directory.CreateDirectory(models);
