@@ -100,6 +100,10 @@ public static class DiagnosticCodes
         "MSDK1016", "Compressed model fails a quality gate",
         "Use a gentler compression (e.g. rtn-int8, a smaller GroupSize, asymmetric int4, gptq-int4), or relax MaxPerplexityIncrease / MaxKLDivergence.");
 
+    public static readonly DiagnosticCode TorchSharpLoaderNotPatched = new(
+        "MSDK1050", "TorchSharp's native library was left unpatched",
+        "The build found that libLibTorchSharp.so really uses GLIBCXX_3.4.32 (or could not read it): install a libstdc++ that provides it (GCC 13 or newer), or set ModelSdkPatchTorchSharpLoader=false to silence the check.");
+
     public static readonly DiagnosticCode CudaDeviceNotAvailable = new(
         "MSDK2005", "CUDA device not available",
         "Install an NVIDIA GPU driver and check that nvidia-smi lists a GPU, or load with Device = ModelDevice.Auto or ModelDevice.Cpu to run on the CPU.");
@@ -112,5 +116,6 @@ public static class DiagnosticCodes
         PromptTooLong, InvalidGenerationOptions,
         UnknownCompressionPass, InvalidCompressionOption, GroupSizeDoesNotDivide, CalibrationDataInvalid, EvaluationDataInvalid,
         QualityGateFailed,
+        TorchSharpLoaderNotPatched,
     ];
 }
