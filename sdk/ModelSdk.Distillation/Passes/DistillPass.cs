@@ -24,7 +24,7 @@ public sealed class DistillPass(DistillationSettings settings) : IModelPass
 
     public static PassDescriptor Descriptor { get; } = new(PassName,
         "logit distillation against the uncompressed model on the calibration text (trains fp32 values and quantization scales)",
-        ["Steps", "LearningRate", "BatchSize", "SequenceLength", "Temperature", "CrossEntropyWeight", "Seed"],
+        ["Steps", "LearningRate", "BatchSize", "SequenceLength", "Temperature", "CrossEntropyWeight", "Seed", "TrainEmbedding"],
         options => new DistillPass(ReadSettings(options)));
 
     public DistillationSettings Settings { get; } = settings;
@@ -42,6 +42,7 @@ public sealed class DistillPass(DistillationSettings settings) : IModelPass
         new("Temperature", Settings.Temperature.ToString("R", CultureInfo.InvariantCulture)),
         new("CrossEntropyWeight", Settings.CrossEntropyWeight.ToString("R", CultureInfo.InvariantCulture)),
         new("Seed", Settings.Seed.ToString(CultureInfo.InvariantCulture)),
+        new("TrainEmbedding", Settings.TrainEmbedding ? "true" : "false"),
     ];
 
     public bool NeedsCalibration => true;
@@ -59,7 +60,8 @@ public sealed class DistillPass(DistillationSettings settings) : IModelPass
             options.GetInt("SequenceLength", d.SequenceLength, min: 2, max: LlamaConfig.MaxContext),
             options.GetDouble("Temperature", d.Temperature, min: 0.05, max: 100),
             options.GetDouble("CrossEntropyWeight", d.CrossEntropyWeight, min: 0, max: 1),
-            options.GetInt("Seed", d.Seed, min: 0));
+            options.GetInt("Seed", d.Seed, min: 0),
+            options.GetBool("TrainEmbedding", d.TrainEmbedding));
     }
 
     public void Validate(LlamaConfig config)
@@ -78,7 +80,8 @@ public sealed class DistillPass(DistillationSettings settings) : IModelPass
         var data = new TokenWindows(context.Calibration.Sequences, Settings.SequenceLength, Settings.Seed);
         TorchSharp.torch.manual_seed(Settings.Seed);
         using var teacher = new TorchLlama(reference, trainable: false);
-        using var student = new TorchLlama(model, trainable: true);
+        var vocabulary = model.VocabularyMatrices;
+        using var student = new TorchLlama(model, name => Settings.TrainEmbedding || !vocabulary.Contains(name));
         context.Log(string.Create(CultureInfo.InvariantCulture,
             $"{Name}: training {student.TrainableValues} values on {data.TokenCount} tokens ({Settings.Steps} steps of {Settings.BatchSize}×{data.Length})"));
         var run = DistillationTrainer.Train(student, teacher, data, Settings, Name, context);

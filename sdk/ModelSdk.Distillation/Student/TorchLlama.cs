@@ -16,12 +16,18 @@ public sealed class TorchLlama : IDisposable
 {
     private readonly Dictionary<string, StudentWeight> _weights = new(StringComparer.Ordinal);
 
-    public TorchLlama(WorkingModel model, bool trainable)
+    /// <summary>A model over <paramref name="model"/>'s tensors; every tensor trainable or none.</summary>
+    public TorchLlama(WorkingModel model, bool trainable) : this(model, _ => trainable)
+    {
+    }
+
+    /// <summary>A model over <paramref name="model"/>'s tensors, training those <paramref name="trainable"/> names.</summary>
+    public TorchLlama(WorkingModel model, Func<string, bool> trainable)
     {
         Config = model.Config;
         foreach (var name in model.TensorNames)
             if (name != TensorNames.Classifier || !Config.SharedClassifier)
-                _weights[name] = StudentWeight.From(model, name, trainable);
+                _weights[name] = StudentWeight.From(model, name, trainable(name));
         Parameters = _weights.Values.SelectMany(w => w.Parameters).ToArray();
     }
 
