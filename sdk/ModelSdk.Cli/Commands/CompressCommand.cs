@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using ModelSdk.Compression.Passes;
 using ModelSdk.Compression.Pipeline;
 using ModelSdk.Diagnostics;
+using ModelSdk.Distillation.Passes;
 using ModelSdk.Runtime.Evaluation;
 
 namespace ModelSdk.Cli.Commands;
@@ -46,6 +47,17 @@ internal static class CompressCommand
             command.Options.Add(option);
         }
 
+        // Distillation runs after the compression, on the calibration text; its options are --distill-steps, --distill-seed, ...
+        var distill = new Option<bool>("--distill") { Description = "Then recover quality by logit distillation against the uncompressed model on the --calibration text." };
+        command.Options.Add(distill);
+        var distillOptions = new List<(string Name, Option<string?> Option)>();
+        foreach (var name in DistillPass.Descriptor.OptionNames)
+        {
+            var option = new Option<string?>("--distill-" + KebabCase(name)) { Description = $"distill option {name} (see the README's distillation section)." };
+            distillOptions.Add((name, option));
+            command.Options.Add(option);
+        }
+
         command.SetAction(parse => ModelInputs.Run(() =>
         {
             var clock = Stopwatch.StartNew();
@@ -56,6 +68,10 @@ internal static class CompressCommand
                     "No tokenizer: pass --tokenizer, or put the checkpoint's tokenizer.model next to it (the artifact embeds it).", tokenizerPath);
             var options = new PassOptions(passOptions.Select(o => new KeyValuePair<string, string>(o.Name, parse.GetValue(o.Option) ?? "")));
             var passes = PassRegistry.CreatePipeline(parse.GetValue(prune), parse.GetValue(quantize), options);
+            var recovery = new PassOptions(distillOptions.Select(o => new KeyValuePair<string, string>(o.Name, parse.GetValue(o.Option) ?? "")));
+            if (parse.GetValue(distill)) passes = [.. passes, DistillPass.Descriptor.Create(recovery)];
+            else if (recovery.Names.FirstOrDefault() is { } stray)
+                throw new ModelSdkException(DiagnosticCodes.InvalidCompressionOption, $"--distill-{KebabCase(stray)} is set but --distill is not: add --distill, or remove it.");
             var gates = QualityGates.Parse(parse.GetValue(maxIncrease), parse.GetValue(maxKl));
             var evaluationPath = parse.GetValue(evaluation)?.FullName;
             if (gates.Any && evaluationPath is null)

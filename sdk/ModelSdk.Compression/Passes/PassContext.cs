@@ -14,6 +14,7 @@ public sealed class PassContext
     private readonly Lock _progressLock = new();
     private int _lastDecile = -1;
     private string? _progressOwner;
+    private readonly Dictionary<IModelPass, SortedDictionary<string, string>> _results = new(ReferenceEqualityComparer.Instance);
 
     public PassContext(Func<CalibrationText>? calibration = null, Func<WorkingModel>? reference = null, Action<string>? log = null,
         CancellationToken cancellationToken = default)
@@ -35,6 +36,25 @@ public sealed class PassContext
 
     /// <summary>The model as imported, before any pass (fp32, read-only). Disposed by the compiler.</summary>
     public WorkingModel Reference => _reference?.Invoke() ?? throw new InvalidOperationException("No reference model in this context.");
+
+    /// <summary>
+    /// Records a fact about a pass's run for the manifest (<c>provenance.passes[i].results</c>), e.g. a training pass's
+    /// final loss. Values must be deterministic (no timings): artifacts stay byte-for-byte reproducible.
+    /// </summary>
+    public void RecordResult(IModelPass pass, string key, string value)
+    {
+        lock (_progressLock)
+        {
+            if (!_results.TryGetValue(pass, out var results)) _results[pass] = results = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            results[key] = value;
+        }
+    }
+
+    /// <summary>The results <paramref name="pass"/> recorded (null when none).</summary>
+    public IReadOnlyDictionary<string, string>? ResultsOf(IModelPass pass)
+    {
+        lock (_progressLock) return _results.TryGetValue(pass, out var results) ? new SortedDictionary<string, string>(results, StringComparer.Ordinal) : null;
+    }
 
     /// <summary>A message for the build log (a high-importance message in MSBuild, a line on stderr in the CLI).</summary>
     public void Log(string message) => _log(message);

@@ -105,7 +105,7 @@ public static class ModelCompiler
                 pass.Run(model, context);
                 log($"{pass.Name}: done in {clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s");
             }
-            var manifest = plan.Manifest;
+            var manifest = WithResults(plan.Manifest, request.Passes, context);
             var actual = model[TensorNames.Wq(0)].Type.ToManifestName();
             if (actual != manifest.WeightFormat)
                 throw new InvalidOperationException($"The passes announced weight format {manifest.WeightFormat} but produced {actual}.");
@@ -139,6 +139,13 @@ public static class ModelCompiler
             model.Dispose();
             reference?.Dispose();
         }
+    }
+
+    /// <summary>The pass records with what each pass reported about its run (<see cref="PassContext.RecordResult"/>).</summary>
+    private static ArtifactManifest WithResults(ArtifactManifest manifest, IReadOnlyList<IModelPass> passes, PassContext context)
+    {
+        var records = manifest.Provenance.Passes.Select((record, i) => context.ResultsOf(passes[i]) is { } results ? record with { Results = results } : record);
+        return manifest with { Provenance = manifest.Provenance with { Passes = records.ToArray() } };
     }
 
     /// <summary>The manifest's weightFormat: what the last pass that stores matrices made of them (f32 without passes).</summary>

@@ -84,7 +84,11 @@ public sealed record QualityMetrics
 
 public sealed record InputFile(string Role, string File, long Bytes, string Xxh128);
 
-public sealed record PassRecord(string Name, int Version, IReadOnlyDictionary<string, string> Options);
+public sealed record PassRecord(string Name, int Version, IReadOnlyDictionary<string, string> Options)
+{
+    /// <summary>What the pass reported about its run (e.g. a training pass's steps and final loss); null when nothing.</summary>
+    public IReadOnlyDictionary<string, string>? Results { get; init; }
+}
 
 // RespectNullableAnnotations: a JSON null in a non-nullable member ("config": null) is a JsonException, not a
 // manifest that passes validation and fails later with a NullReferenceException.

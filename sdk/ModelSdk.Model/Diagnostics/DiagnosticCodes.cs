@@ -116,6 +116,14 @@ public static class DiagnosticCodes
         "MSDK1030", "Invalid model cache size or age limit",
         "Write ModelSdkCacheMaxSize / --max-size as bytes or with KB, MB, GB or TB (e.g. 10GB), and ModelSdkCacheMaxAge / --max-age as a number with d, h, m or s (e.g. 30d).");
 
+    public static readonly DiagnosticCode TorchSharpLoaderNotPatched = new(
+        "MSDK1050", "TorchSharp's native library was left unpatched",
+        "The build found that libLibTorchSharp.so really uses GLIBCXX_3.4.32 (or could not read it): install a libstdc++ that provides it (GCC 13 or newer), or set ModelSdkPatchTorchSharpLoader=false to silence the check.");
+
+    public static readonly DiagnosticCode DistillationStudentMismatch = new(
+        "MSDK1051", "The student does not fit the teacher",
+        "Distillation trains a student of the teacher's architecture and vocabulary: put distill after passes that keep the model's shape, or use a pass that distills its own student (drop-layers, low-rank).");
+
     public static readonly DiagnosticCode CudaDeviceNotAvailable = new(
         "MSDK2005", "CUDA device not available",
         "Install an NVIDIA GPU driver and check that nvidia-smi lists a GPU, or load with Device = ModelDevice.Auto or ModelDevice.Cpu to run on the CPU.");
@@ -130,5 +138,6 @@ public static class DiagnosticCodes
         QualityGateFailed,
         InvalidSparsity, SparsityGroupDoesNotDivide, UnknownPruneLayer,
         InvalidCacheLimit,
+        TorchSharpLoaderNotPatched, DistillationStudentMismatch,
     ];
 }
