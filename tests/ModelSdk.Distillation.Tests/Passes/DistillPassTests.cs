@@ -97,4 +97,15 @@ public sealed class DistillPassTests
         var error = Assert.Throws<ModelSdkException>(() => pass.Validate(config));
         Assert.Equal(DiagnosticCodes.InvalidCompressionOption.Id, error.Code.Id);
     }
+    [Fact]
+    public void Student_of_another_shape_is_MSDK1051()
+    {
+        using var imported = Llama2CheckpointImporter.Import(Models.Checkpoint);
+        using var student = WorkingModel.FromImported(imported);
+        // A teacher with one block fewer: the logits of different architectures cannot be matched layer for layer.
+        var teacherConfig = student.Config with { Layers = student.Config.Layers - 1 };
+        var context = new PassContext(reference: () => new WorkingModel(teacherConfig, []));
+        var error = Assert.Throws<ModelSdkException>(() => new DistillPass(Tiny).Run(student, context));
+        Assert.Equal(DiagnosticCodes.DistillationStudentMismatch.Id, error.Code.Id);
+    }
 }

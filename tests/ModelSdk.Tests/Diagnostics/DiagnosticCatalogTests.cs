@@ -122,9 +122,10 @@ public sealed partial class DiagnosticCatalogTests
 
     /// <summary>
     /// Codes raised only inside the build task (reported through MSBuild), which the scenario tests in
-    /// ModelSdk.IntegrationTests do not provoke yet. Each one leaves this list when a test checks it.
+    /// ModelSdk.IntegrationTests do not provoke yet; MSDK1050 is a warning of the TorchSharp loader patch task, whose
+    /// refusal ModelSdk.Distillation.Tests checks on the task's ELF logic. Each one leaves this list when a test checks it.
     /// </summary>
-    private static readonly string[] NotYetTested = ["MSDK1009", "MSDK1010", "MSDK1099"];
+    private static readonly string[] NotYetTested = ["MSDK1009", "MSDK1010", "MSDK1099", "MSDK1050"];
 
     /// <summary>Every build and runtime code is checked by some test (by id or by its DiagnosticCodes field), beyond this catalog.</summary>
     [Fact]
