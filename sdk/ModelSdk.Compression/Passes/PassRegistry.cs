@@ -18,6 +18,9 @@ public static class PassRegistry
         F16Pass.Descriptor,
         RtnInt8Pass.Descriptor,
         RtnInt4Pass.Descriptor,
+        GptqInt8Pass.Descriptor,
+        GptqInt4Pass.Descriptor,
+        AwqPass.Descriptor,
     ];
 
     /// <summary>Valid <c>Quantize</c> values, <see cref="None"/> first.</summary>
