@@ -8,9 +8,8 @@ namespace ModelSdk.Compression.Passes.Quantization;
 /// <summary>How AWQ searches (see <see cref="AwqSearch"/>).</summary>
 /// <param name="Grid">Exponents α = k / Grid, k = 0..Grid−1 (the paper's 20 points over [0, 1)).</param>
 /// <param name="SearchSequences">Calibration sequences the attention and MLP blocks are run on for each α (single linears use all tokens, exactly, through XᵀX).</param>
-/// <param name="Clip">Search a clipping range per group after scaling (llm-awq's <c>auto_clip</c>; skipped for wq and wk, as there).</param>
 /// <param name="ClipGrid">Clipping candidates max·(1 − k / ClipGrid), k = 0..ClipGrid·MaxShrink − 1 (llm-awq: 20 and 0.5).</param>
-public sealed record AwqSettings(int Grid = 20, int SearchSequences = 32, bool Clip = true, int ClipGrid = 20, double MaxShrink = 0.5, int? Threads = null);
+public sealed record AwqSettings(int Grid = 20, int SearchSequences = 32, int ClipGrid = 20, double MaxShrink = 0.5, int? Threads = null);
 
 /// <summary>
 /// Activation-aware weight quantization (Lin et al., 2024, "AWQ: Activation-aware Weight Quantization for LLM Compression
