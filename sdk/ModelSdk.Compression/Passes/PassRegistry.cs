@@ -19,6 +19,9 @@ public static class PassRegistry
         F16Pass.Descriptor,
         RtnInt8Pass.Descriptor,
         RtnInt4Pass.Descriptor,
+        GptqInt8Pass.Descriptor,
+        GptqInt4Pass.Descriptor,
+        AwqPass.Descriptor,
     ];
 
     /// <summary>The pruning passes: <c>Prune="..."</c> (and <c>--prune</c>) picks one; it runs before the quantization pass.</summary>

@@ -99,6 +99,19 @@ public sealed class AwqTests
     }
 
     [Fact]
+    public void FakeQuantize_IsRoundToNearest_IncludingAShorterLastGroup()
+    {
+        // 96 = 64 + 32: the row's last group holds 32 values, as stories15M's 288 with GroupSize 64.
+        var format = TensorFormats.Find(4, 64, QuantScheme.Symmetric)!;
+        var w = GptqTestSupport.Gaussian(8 * 96, 31, 0.1);
+        Assert.Equal(PackedTensor.QuantizeRtn(format, w, 8, 96).Dequantize(), AwqSearch.FakeQuantize(format, w, 8, 96));
+        var h = new double[96 * 96];
+        for (var i = 0; i < 96; i++) h[i * 96 + i] = 1;
+        var clipped = AwqSearch.Clip(format, w, 8, 96, h, 20, 0.5);
+        Assert.All(clipped.Zip(w), p => Assert.True(MathF.Abs(p.First) <= MathF.Abs(p.Second)));
+    }
+
+    [Fact]
     public void Pass_QuantizesEveryMatrix_Deterministically_AndBeatsRoundToNearest()
     {
         var config = GptqTestSupport.Tiny;
@@ -110,8 +123,8 @@ public sealed class AwqTests
         using var again = GptqTestSupport.RandomModel(config, 43);
         using var rtn = GptqTestSupport.RandomModel(config, 43);
         var log = new List<string>();
-        GptqTests.PassRegistryWithGptq("awq-int4", options).Run(awq, GptqTestSupport.Context(calibration, log));
-        GptqTests.PassRegistryWithGptq("awq-int4", options).Run(again, GptqTestSupport.Context(calibration));
+        GptqTests.Registered("awq-int4", options).Run(awq, GptqTestSupport.Context(calibration, log));
+        GptqTests.Registered("awq-int4", options).Run(again, GptqTestSupport.Context(calibration));
         new RtnInt4Pass(32, symmetric: false, quantizeClassifier: true).Run(rtn, GptqTestSupport.Context(calibration));
 
         foreach (var name in awq.LayerMatrices.Concat(awq.VocabularyMatrices))

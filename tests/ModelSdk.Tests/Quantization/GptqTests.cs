@@ -75,6 +75,25 @@ public sealed class GptqTests
         Assert.True(GptqTestSupport.OutputError(w, result.Dequantized, Rows, Cols, x) < GptqTestSupport.OutputError(w, rtn, Rows, Cols, x));
     }
 
+    [Theory]
+    [InlineData("q4_g64_sym")]
+    [InlineData("q4_g128_asym")]
+    [InlineData("q8_g64")]
+    public void RowsThatTheGroupSizeDoesNotDivide_EndInAShorterGroup(string formatName)
+    {
+        // 160 = 2·64 + 32 = 128 + 32, as stories15M's 288 with groups of 64 or 128.
+        const int cols = 160;
+        var format = Format(formatName);
+        var w = GptqTestSupport.Gaussian(Rows * cols, 21, 0.1);
+        var x = GptqTestSupport.CorrelatedActivations(Tokens, cols, 22);
+        var result = GptqQuantizer.Quantize(w, Rows, cols, GptqTestSupport.Hessian(x), format);
+        Assert.Equal(result.Packed.Dequantize(), result.Dequantized);
+        var rtn = PackedTensor.QuantizeRtn(format, w, Rows, cols).Dequantize();
+        Assert.True(GptqTestSupport.OutputError(w, result.Dequantized, Rows, cols, x) < 0.75 * GptqTestSupport.OutputError(w, rtn, Rows, cols, x));
+        // The last 32 columns are quantized too, not left at zero.
+        Assert.True(result.Dequantized.Where((_, i) => i % cols >= cols - 32).Count(v => v != 0) > Rows * 16);
+    }
+
     [Fact]
     public void BadArguments_AreRejected()
     {
@@ -95,7 +114,7 @@ public sealed class GptqTests
         byte[][] Run(List<string> log)
         {
             using var model = GptqTestSupport.RandomModel(config, 11);
-            var pass = (GptqPass)PassRegistryWithGptq("gptq-int4", new PassOptions([new("GroupSize", "32"), new("Symmetric", "false")]));
+            var pass = (GptqPass)Registered("gptq-int4", new PassOptions([new("GroupSize", "32"), new("Symmetric", "false")]));
             pass.Validate(config);
             pass.Run(model, GptqTestSupport.Context(sequences, log));
             foreach (var name in model.LayerMatrices.Concat(model.VocabularyMatrices))
@@ -121,7 +140,7 @@ public sealed class GptqTests
         using var reference = GptqTestSupport.RandomModel(config, 12);
         using var gptq = GptqTestSupport.RandomModel(config, 12);
         using var rtn = GptqTestSupport.RandomModel(config, 12);
-        PassRegistryWithGptq("gptq-int4", new PassOptions([new("GroupSize", "32")])).Run(gptq, GptqTestSupport.Context(calibration));
+        Registered("gptq-int4", new PassOptions([new("GroupSize", "32")])).Run(gptq, GptqTestSupport.Context(calibration));
         new RtnInt4Pass(32, symmetric: true, quantizeClassifier: true).Run(rtn, GptqTestSupport.Context(calibration));
         var expected = GptqModelOutput.Logits(reference, test);
         var gptqError = GptqModelOutput.SquaredDifference(expected, GptqModelOutput.Logits(gptq, test));
@@ -138,19 +157,14 @@ public sealed class GptqTests
         using var reference = GptqTestSupport.RandomModel(config, 13);
         using var int8 = GptqTestSupport.RandomModel(config, 13);
         using var int4 = GptqTestSupport.RandomModel(config, 13);
-        PassRegistryWithGptq("gptq-int8", PassOptions.Empty).Run(int8, GptqTestSupport.Context(calibration));
-        PassRegistryWithGptq("gptq-int4", PassOptions.Empty).Run(int4, GptqTestSupport.Context(calibration));
+        Registered("gptq-int8", PassOptions.Empty).Run(int8, GptqTestSupport.Context(calibration));
+        Registered("gptq-int4", PassOptions.Empty).Run(int4, GptqTestSupport.Context(calibration));
         Assert.Equal(TensorType.Q8G32, int8[TensorNames.W2(1)].Type);
         var expected = GptqModelOutput.Logits(reference, test);
         Assert.True(GptqModelOutput.SquaredDifference(expected, GptqModelOutput.Logits(int8, test))
             < 0.05 * GptqModelOutput.SquaredDifference(expected, GptqModelOutput.Logits(int4, test)));
     }
 
-    internal static IModelPass PassRegistryWithGptq(string name, PassOptions options)
-        => (name switch
-        {
-            "gptq-int4" => GptqInt4Pass.Descriptor,
-            "gptq-int8" => GptqInt8Pass.Descriptor,
-            _ => AwqPass.Descriptor,
-        }).Create(options);
+    /// <summary>The pass as a user gets it: through the registry, from its name and options.</summary>
+    internal static IModelPass Registered(string name, PassOptions options) => Assert.Single(PassRegistry.Create(name, options));
 }

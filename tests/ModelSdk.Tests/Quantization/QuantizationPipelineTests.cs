@@ -35,6 +35,16 @@ public sealed class QuantizationPipelineTests
         Assert.Empty(Passes(""));
         Assert.Equal(TensorType.Q8G32, Assert.IsType<RtnInt8Pass>(Assert.Single(Passes("rtn-int8"))).Format.Type);
         Assert.Equal("f16", Assert.Single(Passes("f16")).Name);
+
+        var gptq = Assert.IsType<GptqInt4Pass>(Assert.Single(Passes("gptq-int4", ("GroupSize", "128"), ("ActOrder", "yes"), ("Damping", "5%"))));
+        Assert.Equal(TensorType.Q4G128Sym, gptq.Format.Type);
+        Assert.True(gptq.NeedsCalibration);
+        Assert.Equal([new("GroupSize", "128"), new("Symmetric", "true"), new("QuantizeClassifier", "true"), new("ActOrder", "true"), new("Damping", "0.05")],
+            gptq.Options);
+        Assert.Equal(TensorType.Q8G64, Assert.IsType<GptqInt8Pass>(Assert.Single(Passes("gptq-int8", ("GroupSize", "64")))).Format.Type);
+        var awq = Assert.IsType<AwqPass>(Assert.Single(Passes("awq-int4", ("Symmetric", "false"), ("Clip", "false"))));
+        Assert.Equal(TensorType.Q4G32Asym, awq.Format.Type);
+        Assert.Equal([new("GroupSize", "32"), new("Symmetric", "false"), new("QuantizeClassifier", "true"), new("Clip", "false")], awq.Options);
     }
 
     [Fact]
@@ -42,7 +52,7 @@ public sealed class QuantizationPipelineTests
     {
         var e = Assert.Throws<ModelSdkException>(() => Passes("int4"));
         Assert.Equal(DiagnosticCodes.UnknownCompressionPass, e.Code);
-        Assert.Contains("none, f16, rtn-int8, rtn-int4", e.Message);
+        Assert.Contains("none, f16, rtn-int8, rtn-int4, gptq-int8, gptq-int4, awq-int4", e.Message);
     }
 
     [Theory]
@@ -51,6 +61,12 @@ public sealed class QuantizationPipelineTests
     [InlineData("f16", "GroupSize", "32", "does not apply to f16")]
     [InlineData("none", "GroupSize", "32", "no compression")]
     [InlineData("rtn-int8", "Symmetric", "true", "does not apply to rtn-int8")]
+    [InlineData("gptq-int4", "GroupSize", "16", "one of 32, 64, 128")]
+    [InlineData("gptq-int4", "Damping", "2", "a number in 1E-06..1")]
+    [InlineData("gptq-int4", "ActOrder", "sometimes", "true, false")]
+    [InlineData("gptq-int8", "Symmetric", "false", "does not apply to gptq-int8")]
+    [InlineData("awq-int4", "Clip", "maybe", "true, false")]
+    [InlineData("awq-int4", "Damping", "0.01", "does not apply to awq-int4")]
     public void BadOrInapplicableOption_IsMsdk1012(string quantize, string option, string value, string expected)
     {
         var e = Assert.Throws<ModelSdkException>(() => Passes(quantize, (option, value)));
@@ -75,6 +91,24 @@ public sealed class QuantizationPipelineTests
         ];
         Assert.DoesNotContain(baseline, others);
         Assert.Equal(others.Length, others.Distinct().Count());
+
+        // The calibrated passes: every option, and which pass, changes the key; the same configuration spelled differently does not.
+        var calibration = Path.Combine(TestModels.RepoRoot, "samples", "TinyStories", "data", "calibration.txt");
+        var gptq = Key(Passes("gptq-int4"), calibration);
+        Assert.Equal(gptq, Key(Passes("gptq-int4", ("GroupSize", "32"), ("ActOrder", "false"), ("Damping", "1%")), calibration));
+        string[] calibrated =
+        [
+            Key(Passes("gptq-int4", ("GroupSize", "64")), calibration),
+            Key(Passes("gptq-int4", ("Symmetric", "false")), calibration),
+            Key(Passes("gptq-int4", ("ActOrder", "true")), calibration),
+            Key(Passes("gptq-int4", ("Damping", "0.1")), calibration),
+            Key(Passes("gptq-int4", ("QuantizeClassifier", "false")), calibration),
+            Key(Passes("gptq-int8"), calibration),
+            Key(Passes("awq-int4"), calibration),
+            Key(Passes("awq-int4", ("Clip", "false")), calibration),
+        ];
+        Assert.DoesNotContain(gptq, calibrated);
+        Assert.Equal(calibrated.Length, calibrated.Distinct().Count());
     }
 
     [Fact]
@@ -128,6 +162,8 @@ public sealed class QuantizationPipelineTests
                 ModelCompiler.Plan(new CompileRequest(Checkpoint, Tokenizer, "test") { Passes = [new FakeCalibratedPass(1)], CalibrationPath = path }));
             Assert.Equal(DiagnosticCodes.CalibrationDataInvalid, e.Code);
         }
+        Assert.Equal(DiagnosticCodes.CalibrationDataInvalid, Assert.Throws<ModelSdkException>(() =>
+            ModelCompiler.Plan(new CompileRequest(Checkpoint, Tokenizer, "test") { Passes = Passes("gptq-int4") })).Code);
         var blankError = Assert.Throws<ModelSdkException>(() => CalibrationText.Load(blank, Tokenizer, CalibrationSettings.Default, 256));
         Assert.Equal(DiagnosticCodes.CalibrationDataInvalid, blankError.Code);
         // Calibration data for a pass that reads none is an error too, not silently ignored.

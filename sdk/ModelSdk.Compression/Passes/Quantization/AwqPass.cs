@@ -78,7 +78,6 @@ public sealed class AwqPass(int groupSize, bool symmetric, bool quantizeClassifi
         {
             var layerClock = Stopwatch.StartNew();
             var weights = GptqPass.LoadLayer(model, layer);
-            if (Environment.GetEnvironmentVariable("LAB_SKIP_LAYERS") == "1") { forward.Layer(x, weights); continue; }
             var inputs = new Dictionary<LinearInput, Activations>();
             forward.Layer(x, weights.Clone(), (input, activations) => inputs[input] = activations);
             var alphas = QuantizeLayer(config, forward, search, weights, inputs);
@@ -95,31 +94,11 @@ public sealed class AwqPass(int groupSize, bool symmetric, bool quantizeClassifi
         }
 
         if (QuantizeClassifier)
-        {
-            var mode = Environment.GetEnvironmentVariable("LAB_AWQ_CLS") ?? "rtn";
-            var mu = double.Parse(Environment.GetEnvironmentVariable("LAB_AWQ_MU") ?? "1", CultureInfo.InvariantCulture);
-            double[]? hcls = null;
-            if (mode != "rtn")
-            {
-                var hidden = forward.RmsNorm(x, model.GetFloats(TensorNames.FinalNorm));
-                var n = config.Dim;
-                hcls = Normalized(forward.Gram(hidden), hidden.Tokens);
-                double mean = 0;
-                for (var i = 0; i < n; i++) mean += hcls[i * n + i];
-                mean /= n;
-                for (var i = 0; i < hcls.Length; i++) hcls[i] /= mean;
-                if (mode == "clip-mse") Array.Clear(hcls);
-                if (mode is "clip-mse" or "clip-blend")
-                    for (var i = 0; i < n; i++) hcls[i * n + i] += mu;
-            }
             foreach (var name in model.VocabularyMatrices)
             {
                 var tensor = model[name];
-                var values = model.GetFloats(name);
-                if (hcls is not null) values = AwqSearch.Clip(Format, values, tensor.Rows, tensor.Cols, hcls, Settings.ClipGrid, Settings.MaxShrink);
-                model.SetPacked(name, PackedTensor.QuantizeRtn(Format, values, tensor.Rows, tensor.Cols));
+                model.SetPacked(name, PackedTensor.QuantizeRtn(Format, model.GetFloats(name), tensor.Rows, tensor.Cols));
             }
-        }
         context.Log($"{Name}: done in {clock.Elapsed.TotalSeconds:F1} s");
     }
 

@@ -8,9 +8,8 @@ namespace ModelSdk.Compression.Passes.Quantization;
 /// <summary>How AWQ searches (see <see cref="AwqSearch"/>).</summary>
 /// <param name="Grid">Exponents α = k / Grid, k = 0..Grid−1 (the paper's 20 points over [0, 1)).</param>
 /// <param name="SearchSequences">Calibration sequences the attention and MLP blocks are run on for each α (single linears use all tokens, exactly, through XᵀX).</param>
-/// <param name="Clip">Search a clipping range per group after scaling (llm-awq's <c>auto_clip</c>; skipped for wq and wk, as there).</param>
 /// <param name="ClipGrid">Clipping candidates max·(1 − k / ClipGrid), k = 0..ClipGrid·MaxShrink − 1 (llm-awq: 20 and 0.5).</param>
-public sealed record AwqSettings(int Grid = 20, int SearchSequences = 32, bool Clip = true, int ClipGrid = 20, double MaxShrink = 0.5, int? Threads = null);
+public sealed record AwqSettings(int Grid = 20, int SearchSequences = 32, int ClipGrid = 20, double MaxShrink = 0.5, int? Threads = null);
 
 /// <summary>
 /// Activation-aware weight quantization (Lin et al., 2024, "AWQ: Activation-aware Weight Quantization for LLM Compression
@@ -55,11 +54,11 @@ public static class AwqSearch
         var result = new float[weight.Length];
         Parallel.For(0, rows, () => new int[g], (r, _, codes) =>
         {
-            for (var group = 0; group < cols / g; group++)
+            for (var at = r * cols; at < (r + 1) * cols; at += g)
             {
-                var at = r * cols + group * g;
-                var p = GroupQuantizer.QuantizeGroup(format, weight.AsSpan(at, g), codes);
-                for (var k = 0; k < g; k++) result[at + k] = GroupQuantizer.Decode(format, codes[k], p);
+                var length = Math.Min(g, (r + 1) * cols - at); // a row's last group is shorter when g does not divide it
+                var p = GroupQuantizer.QuantizeGroup(format, weight.AsSpan(at, length), codes);
+                for (var k = 0; k < length; k++) result[at + k] = GroupQuantizer.Decode(format, codes[k], p);
             }
             return codes;
         }, _ => { });
@@ -122,10 +121,11 @@ public static class AwqSearch
         Parallel.For(0, rows, () => (new float[g], new int[g], new double[g]), (r, _, buffers) =>
         {
             var (clamped, codes, diff) = buffers;
-            for (var group = 0; group < cols / g; group++)
+            for (var group = 0; group * g < cols; group++)
             {
                 var at = r * cols + group * g;
-                var original = weight.AsSpan(at, g);
+                var length = Math.Min(g, cols - group * g); // a row's last group is shorter when g does not divide it
+                var original = weight.AsSpan(at, length);
                 float max = 0;
                 foreach (var v in original) max = MathF.Max(max, MathF.Abs(v));
                 if (max == 0) continue;
@@ -134,14 +134,14 @@ public static class AwqSearch
                 for (var k = 0; k < steps; k++)
                 {
                     var limit = max * (1 - k / (float)grid);
-                    for (var i = 0; i < g; i++) clamped[i] = Math.Clamp(original[i], -limit, limit);
-                    var p = GroupQuantizer.QuantizeGroup(format, clamped, codes);
-                    for (var i = 0; i < g; i++) diff[i] = original[i] - GroupQuantizer.Decode(format, codes[i], p);
+                    for (var i = 0; i < length; i++) clamped[i] = Math.Clamp(original[i], -limit, limit);
+                    var p = GroupQuantizer.QuantizeGroup(format, clamped.AsSpan(0, length), codes);
+                    for (var i = 0; i < length; i++) diff[i] = original[i] - GroupQuantizer.Decode(format, codes[i], p);
                     double error = 0;
-                    for (var i = 0; i < g; i++)
+                    for (var i = 0; i < length; i++)
                     {
-                        var row = h.AsSpan((group * g + i) * cols + group * g, g);
-                        error += diff[i] * LinearAlgebra.Cholesky.Dot(row, diff);
+                        var row = h.AsSpan((group * g + i) * cols + group * g, length);
+                        error += diff[i] * LinearAlgebra.Cholesky.Dot(row, diff.AsSpan(0, length));
                     }
                     if (error < bestError)
                     {
@@ -149,7 +149,7 @@ public static class AwqSearch
                         bestLimit = limit;
                     }
                 }
-                for (var i = 0; i < g; i++) result[at + i] = Math.Clamp(original[i], -bestLimit, bestLimit);
+                for (var i = 0; i < length; i++) result[at + i] = Math.Clamp(original[i], -bestLimit, bestLimit);
             }
             return buffers;
         }, _ => { });

@@ -13,7 +13,7 @@ namespace ModelSdk.Compression.Passes.Quantization;
 /// reference implementation's <c>static_groups=True</c> behaviour.
 /// </param>
 /// <param name="Threads">Rows are independent given H: tiles of rows run in parallel on this many threads (default: all cores).</param>
-public sealed record GptqSettings(double Damping = 0.01, int BlockSize = 128, bool ActOrder = false, int? Threads = null, int ScaleSearch = 0, double MaxShrink = 0.2);
+public sealed record GptqSettings(double Damping = 0.01, int BlockSize = 128, bool ActOrder = false, int? Threads = null);
 
 /// <summary>What GPTQ made of one matrix.</summary>
 /// <param name="Packed">The codes and fp16 group parameters, in the format's packed layout.</param>
@@ -53,7 +53,8 @@ public static class GptqQuantizer
         if (weight.Length != (long)rows * cols) throw new ArgumentException($"{weight.Length} values do not make a [{rows}, {cols}] matrix.", nameof(weight));
         if (hessian.Length != (long)cols * cols) throw new ArgumentException($"The Hessian must be {cols} × {cols}.", nameof(hessian));
         var g = format.GroupSize;
-        if (cols % g != 0) throw new ArgumentException($"{format.Name} needs a row length divisible by {g}; it is {cols}.", nameof(cols));
+        if (cols % TensorFormats.BlockSize != 0)
+            throw new ArgumentException($"{format.Name} needs a row length that is a multiple of {TensorFormats.BlockSize}; it is {cols}.", nameof(cols));
         if (settings.Damping <= 0 || !double.IsFinite(settings.Damping)) throw new ArgumentOutOfRangeException(nameof(settings), "Damping must be positive.");
         var block = Math.Max(g, (Math.Max(1, settings.BlockSize) + g - 1) / g * g);
 
@@ -96,7 +97,7 @@ public static class GptqQuantizer
         var errors = new double[tiles];
         Parallel.For(0, tiles, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, settings.Threads ?? Environment.ProcessorCount), CancellationToken = ct },
             tile => errors[tile] = QuantizeRows(source, tile * RowTile, Math.Min(rows, (tile + 1) * RowTile), cols, u, order, format, block,
-                settings, h, packed, dequantized));
+                settings, packed, dequantized));
         double error = 0;
         foreach (var e in errors) error += e; // fixed order: deterministic
         return new GptqResult(packed, dequantized, error, dead, damping);
@@ -104,13 +105,11 @@ public static class GptqQuantizer
 
     /// <summary>Rows [first, end): quantize into <paramref name="packed"/> and <paramref name="dequantized"/>; returns their GPTQ loss.</summary>
     private static double QuantizeRows(float[] source, int first, int end, int cols, double[] u, int[] order, TensorFormat format, int block,
-        GptqSettings settings, double[] h, PackedTensor packed, float[] dequantized)
+        GptqSettings settings, PackedTensor packed, float[] dequantized)
     {
         var staticGroups = settings.ActOrder;
-        var importance = new double[cols]; // diag H in original column order
-        for (var i = 0; i < cols; i++) importance[i] = h[i * cols + i];
         var g = format.GroupSize;
-        var groups = cols / g;
+        var groups = packed.GroupsPerRow; // the last group is shorter when g does not divide cols
         var count = end - first;
         var w = new double[count][]; // the rows being updated, in quantization (permuted) order
         var codes = new int[count][]; // in original column order
@@ -126,7 +125,10 @@ public static class GptqQuantizer
             errors[r] = new double[block];
             if (staticGroups)
                 for (var group = 0; group < groups; group++)
-                    parameters[r, group] = GptqGroupSearch.Find(format, row.Slice(group * g, g), importance.AsSpan(group * g, g), settings.ScaleSearch, settings.MaxShrink);
+                {
+                    var length = packed.GroupLength(group);
+                    parameters[r, group] = GroupQuantizer.FindParams(format, row.Slice(group * g, length));
+                }
         }
 
         double loss = 0;
@@ -144,10 +146,11 @@ public static class GptqQuantizer
                     var wr = w[r];
                     if (!staticGroups && i % g == 0)
                     {
-                        // Entering a group (columns i..i+g-1, unpermuted since act-order uses static groups): its parameters
+                        // Entering a group (columns i..i+length-1, unpermuted since act-order uses static groups): its parameters
                         // from the weights as the errors of the columns before have left them.
-                        for (var k = 0; k < g; k++) groupValues[k] = (float)wr[i + k];
-                        parameters[r, group] = GptqGroupSearch.Find(format, groupValues, importance.AsSpan(group * g, g), settings.ScaleSearch, settings.MaxShrink);
+                        var length = packed.GroupLength(group);
+                        for (var k = 0; k < length; k++) groupValues[k] = (float)wr[i + k];
+                        parameters[r, group] = GroupQuantizer.FindParams(format, groupValues.AsSpan(0, length));
                     }
                     var p = parameters[r, group];
                     var code = GroupQuantizer.Encode(format, (float)wr[i], p);
@@ -171,16 +174,16 @@ public static class GptqQuantizer
             }
         }
 
-        Span<int> groupCodes = stackalloc int[g];
         for (var r = 0; r < count; r++)
         {
             var row = first + r;
             for (var group = 0; group < groups; group++)
             {
-                codes[r].AsSpan(group * g, g).CopyTo(groupCodes);
+                var length = packed.GroupLength(group);
+                var groupCodes = codes[r].AsSpan(group * g, length);
                 var p = parameters[r, group];
                 packed.SetGroup(row, group, groupCodes, p);
-                for (var k = 0; k < g; k++) dequantized[row * cols + group * g + k] = GroupQuantizer.Decode(format, groupCodes[k], p);
+                for (var k = 0; k < length; k++) dequantized[row * cols + group * g + k] = GroupQuantizer.Decode(format, groupCodes[k], p);
             }
         }
         return loss;
