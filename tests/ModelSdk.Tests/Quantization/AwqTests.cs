@@ -27,7 +27,7 @@ public sealed class AwqTests
         using var model = GptqTestSupport.RandomModel(config, 21);
         var sequences = GptqTestSupport.RandomSequences(config, 3, 22);
         var forward = new CalibrationForward(config, sequences);
-        var weights = GptqPass.LoadLayer(model, 0);
+        var weights = LlamaLayerWeights.Load(model, 0);
         var scaled = weights.Clone();
         AwqSearch.ApplyScales(config, scaled, RandomScales(config.Dim, 1), AwqSearch.TieAcrossKvGroups(RandomScales(config.Dim, 2), config),
             RandomScales(config.Dim, 3), RandomScales(config.HiddenDim, 4));

@@ -76,7 +76,7 @@ public sealed class GptqCalibrationForwardTests
         var c = model.Config;
         var forward = new CalibrationForward(c, sequences, threads);
         var x = forward.Embed(model.GetFloats(TensorNames.TokenEmbedding));
-        for (var l = 0; l < c.Layers; l++) forward.Layer(x, Compression.Passes.Quantization.GptqPass.LoadLayer(model, l));
+        for (var l = 0; l < c.Layers; l++) forward.Layer(x, LlamaLayerWeights.Load(model, l));
         var hidden = forward.RmsNorm(x, model.GetFloats(TensorNames.FinalNorm));
         return forward.Linear(hidden, model.GetFloats(c.SharedClassifier ? TensorNames.TokenEmbedding : TensorNames.Classifier), c.VocabSize);
     }

@@ -77,7 +77,7 @@ public sealed class AwqPass(int groupSize, bool symmetric, bool quantizeClassifi
         for (var layer = 0; layer < config.Layers; layer++)
         {
             var layerClock = Stopwatch.StartNew();
-            var weights = GptqPass.LoadLayer(model, layer);
+            var weights = LlamaLayerWeights.Load(model, layer);
             var inputs = new Dictionary<LinearInput, Activations>();
             forward.Layer(x, weights.Clone(), (input, activations) => inputs[input] = activations);
             var alphas = QuantizeLayer(config, forward, search, weights, inputs);

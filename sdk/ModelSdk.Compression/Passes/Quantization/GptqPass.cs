@@ -80,7 +80,7 @@ public abstract class GptqPass(TensorFormat format, bool quantizeClassifier, boo
             var layerClock = Stopwatch.StartNew();
             var referenceInputs = new Dictionary<LinearInput, Activations>();
             var referenceStream = new Dictionary<LinearInput, Activations>();
-            forward.Layer(reference, LoadLayer(model, layer), (input, activations) =>
+            forward.Layer(reference, LlamaLayerWeights.Load(model, layer), (input, activations) =>
             {
                 referenceInputs[input] = activations;
                 if (WritesResidual(input)) referenceStream[input] = reference.Clone();
@@ -88,7 +88,7 @@ public abstract class GptqPass(TensorFormat format, bool quantizeClassifier, boo
 
             double error = 0;
             var dead = 0;
-            var weights = LoadLayer(model, layer);
+            var weights = LlamaLayerWeights.Load(model, layer);
             forward.Layer(x, weights, (input, activations) =>
             {
                 var n = activations.Width;
@@ -132,19 +132,6 @@ public abstract class GptqPass(TensorFormat format, bool quantizeClassifier, boo
 
     /// <summary>The inputs of the matrices whose output is added to the residual stream (wo, w2).</summary>
     private static bool WritesResidual(LinearInput input) => input is LinearInput.AttentionOutput or LinearInput.FfnHidden;
-
-    internal static LlamaLayerWeights LoadLayer(WorkingModel model, int layer) => new()
-    {
-        AttentionNorm = model.GetFloats(TensorNames.AttentionNorm(layer)),
-        Wq = model.GetFloats(TensorNames.Wq(layer)),
-        Wk = model.GetFloats(TensorNames.Wk(layer)),
-        Wv = model.GetFloats(TensorNames.Wv(layer)),
-        Wo = model.GetFloats(TensorNames.Wo(layer)),
-        FfnNorm = model.GetFloats(TensorNames.FfnNorm(layer)),
-        W1 = model.GetFloats(TensorNames.W1(layer)),
-        W2 = model.GetFloats(TensorNames.W2(layer)),
-        W3 = model.GetFloats(TensorNames.W3(layer)),
-    };
 
     private protected static bool ParseActOrder(PassOptions options) => options.GetBool(ActOrderOption, false);
 
