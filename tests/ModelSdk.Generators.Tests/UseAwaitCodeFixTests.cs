@@ -145,6 +145,23 @@ public sealed class UseAwaitCodeFixTests
         """);
 
     [Fact]
+    public Task TopLevelStatements_Await() => CodeFixHarness.VerifyAsync(new BlockingOnGenerationAnalyzer(), new UseAwaitCodeFixProvider(), """
+        using System.Linq;
+        using TinyStories;
+
+        using var model = Stories15M.Load();
+        var pieces = [|model.GenerateStreamingAsync("Once").ToListAsync().Result|];
+        System.Console.WriteLine(string.Concat(pieces));
+        """, """
+        using System.Linq;
+        using TinyStories;
+
+        using var model = Stories15M.Load();
+        var pieces = await model.GenerateStreamingAsync("Once").ToListAsync();
+        System.Console.WriteLine(string.Concat(pieces));
+        """, Microsoft.CodeAnalysis.OutputKind.ConsoleApplication);
+
+    [Fact]
     public Task InsideALock_IsNotOffered() => VerifyAsync("""
             public async Task<int> RunAsync(string prompt)
             {
