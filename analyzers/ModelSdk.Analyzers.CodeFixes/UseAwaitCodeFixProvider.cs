@@ -156,24 +156,37 @@ namespace ModelSdk.Analyzers.CodeFixes
         {
             SyntaxNode root = (await document.GetSyntaxRootAsync(ct).ConfigureAwait(false))!;
             var marker = new SyntaxAnnotation();
+            // An event handler must keep its void signature to stay subscribable: it becomes async void, as the IDE's fix makes it.
+            bool keepVoid = IsEventHandler(method, compilation);
+            TypeSyntax NewReturnType(TypeSyntax returnType) => keepVoid ? returnType : TaskOf(returnType, method);
             SyntaxNode awaited = function.ReplaceNode(waiting, awaiting);
             SyntaxNode asyncFunction = awaited switch
             {
-                MethodDeclarationSyntax m => m.WithModifiers(AddAsync(m.Modifiers, m.ReturnType, out TypeSyntax returnType)).WithReturnType(TaskOf(returnType, method)),
-                LocalFunctionStatementSyntax l => l.WithModifiers(AddAsync(l.Modifiers, l.ReturnType, out TypeSyntax returnType)).WithReturnType(TaskOf(returnType, method)),
+                MethodDeclarationSyntax m => m.WithModifiers(AddAsync(m.Modifiers, m.ReturnType, out TypeSyntax returnType)).WithReturnType(NewReturnType(returnType)),
+                LocalFunctionStatementSyntax l => l.WithModifiers(AddAsync(l.Modifiers, l.ReturnType, out TypeSyntax returnType)).WithReturnType(NewReturnType(returnType)),
                 _ => throw new System.InvalidOperationException("not a method or local function"),
             };
             Document changed = document.WithSyntaxRoot(root.ReplaceNode(function, asyncFunction.WithAdditionalAnnotations(marker)));
 
-            // The Async suffix, as .NET names asynchronous methods; an entry point keeps its name.
+            // The Async suffix, as .NET names asynchronous methods; an entry point and an event handler keep their names.
             string newName = method.Name + "Async";
-            if (method.Name.EndsWith("Async", System.StringComparison.Ordinal) || SymbolEqualityComparer.Default.Equals(compilation.GetEntryPoint(ct), method))
+            if (keepVoid || method.Name.EndsWith("Async", System.StringComparison.Ordinal) || SymbolEqualityComparer.Default.Equals(compilation.GetEntryPoint(ct), method))
                 return changed.Project.Solution;
             SemanticModel model = (await changed.GetSemanticModelAsync(ct).ConfigureAwait(false))!;
             SyntaxNode renamed = (await changed.GetSyntaxRootAsync(ct).ConfigureAwait(false))!.GetAnnotatedNodes(marker).Single();
             if (model.GetDeclaredSymbol(renamed, ct) is not IMethodSymbol symbol || !model.LookupSymbols(renamed.SpanStart, name: newName).IsEmpty)
                 return changed.Project.Solution;
             return await Renamer.RenameSymbolAsync(changed.Project.Solution, symbol, new SymbolRenameOptions(), newName, ct).ConfigureAwait(false);
+        }
+
+        /// <summary><c>void M(object sender, EventArgs e)</c>, with any <c>EventArgs</c>-derived second parameter.</summary>
+        private static bool IsEventHandler(IMethodSymbol method, Compilation compilation)
+        {
+            if (!method.ReturnsVoid || method.Parameters.Length != 2 || method.Parameters[0].Type.SpecialType != SpecialType.System_Object) return false;
+            INamedTypeSymbol? eventArgs = compilation.GetTypeByMetadataName("System.EventArgs");
+            for (ITypeSymbol? type = method.Parameters[1].Type; type is not null; type = type.BaseType)
+                if (SymbolEqualityComparer.Default.Equals(type, eventArgs)) return true;
+            return false;
         }
 
         /// <summary>Adds <c>async</c> as the last modifier; with no modifiers it takes the return type's leading trivia.</summary>

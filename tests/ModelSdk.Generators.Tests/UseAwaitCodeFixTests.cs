@@ -128,6 +128,23 @@ public sealed class UseAwaitCodeFixTests
         """);
 
     [Fact]
+    public Task EventHandler_StaysVoid_AndKeepsItsName() => VerifyAsync("""
+            public void OnClick(object? sender, EventArgs e)
+            {
+                Console.WriteLine([|_model.GenerateStreamingAsync("Once").ToListAsync().Result|].Count);
+            }
+
+            public void Subscribe(Action<EventHandler> add) => add(OnClick);
+        """, """
+            public async void OnClick(object? sender, EventArgs e)
+            {
+                Console.WriteLine((await _model.GenerateStreamingAsync("Once").ToListAsync()).Count);
+            }
+
+            public void Subscribe(Action<EventHandler> add) => add(OnClick);
+        """);
+
+    [Fact]
     public Task SynchronousLocalFunction_BecomesAsync() => VerifyAsync("""
             public async Task<int> RunAsync(string prompt)
             {
