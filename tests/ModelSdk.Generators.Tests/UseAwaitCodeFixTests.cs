@@ -188,6 +188,15 @@ public sealed class UseAwaitCodeFixTests
         """, null);
 
     [Fact]
+    public Task WaitWithATimeout_IsNotOffered() => VerifyAsync("""
+            public async Task<bool> RunAsync(string prompt)
+            {
+                await Task.Yield();
+                return [|_model.GenerateStreamingAsync(prompt).ToListAsync().AsTask().Wait(100)|];
+            }
+        """, null);
+
+    [Fact]
     public Task InAnOverride_IsNotOffered() => VerifyAsync("""
             public override string ToString() => string.Concat([|_model.GenerateStreamingAsync("Once").ToListAsync().Result|]);
         """, null);
