@@ -49,8 +49,8 @@ public sealed class Scenario
 
     public DotNet.Result Build(params string[] extra) => DotNet.Run(Directory, _sdk.BuildEnvironment, ["build", "-c", "Release", "-v:n", .. extra]);
 
-    public DotNet.Result RunApp(string assemblyName = "App") =>
-        DotNet.Run(Directory, _sdk.BuildEnvironment, PathOf("bin", "Release", "net10.0", assemblyName + ".dll"));
+    public DotNet.Result RunApp(string assemblyName = "App", params string[] arguments) =>
+        DotNet.Run(Directory, _sdk.BuildEnvironment, [PathOf("bin", "Release", "net10.0", assemblyName + ".dll"), .. arguments]);
 
     /// <summary>Replaces a model file with a private copy (so a test can corrupt it without touching the real one).</summary>
     public string OwnCopy(string file)
