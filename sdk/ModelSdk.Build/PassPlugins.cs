@@ -1,0 +1,39 @@
+using Microsoft.Build.Framework;
+using ModelSdk.Compression.Passes;
+using ModelSdk.Diagnostics;
+
+namespace ModelSdk.Build;
+
+/// <summary>
+/// The pass plug-ins a project references (<c>ModelSdkPassPlugin</c> items that a package's targets add, e.g.
+/// ModelSdk.Distillation's), loaded on the first <see cref="Find"/> only: a build whose Model items use none of their
+/// passes never loads them (nor TorchSharp).
+/// Item: the plug-in assembly; metadata <c>AssemblyDirectories</c> (where its dependencies are) and <c>NativeLibraries</c>
+/// (full paths, loaded in this order), both separated by semicolons.
+/// </summary>
+internal sealed class PassPlugins(IReadOnlyList<ITaskItem> items)
+{
+    private readonly Lock _lock = new();
+    private IReadOnlyList<PassDescriptor>? _passes;
+
+    public bool Any => items.Count > 0;
+
+    public IEnumerable<string> Paths => items.Select(i => i.GetMetadata("FullPath"));
+
+    public PassDescriptor? Find(string name)
+    {
+        lock (_lock) _passes ??= items.SelectMany(Load).ToArray();
+        return _passes.FirstOrDefault(d => string.Equals(d.Name, name, StringComparison.OrdinalIgnoreCase));
+    }
+
+    private static IReadOnlyList<PassDescriptor> Load(ITaskItem item)
+    {
+        var path = item.GetMetadata("FullPath");
+        if (!File.Exists(path))
+            throw new ModelSdkException(DiagnosticCodes.DistillationPluginNotLoaded, "The pass plug-in assembly does not exist.", path);
+        return PassPluginLoadContext.Load(path, List(item, "AssemblyDirectories"), List(item, "NativeLibraries")).Passes;
+    }
+
+    private static string[] List(ITaskItem item, string name)
+        => item.GetMetadata(name).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}
