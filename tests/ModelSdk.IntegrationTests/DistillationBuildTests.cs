@@ -23,14 +23,6 @@ public sealed class DistillationBuildTests(PackedSdk sdk)
         return scenario;
     }
 
-    private static void Edit(Scenario scenario, string from, string to)
-    {
-        var project = scenario.PathOf("App.csproj");
-        var text = File.ReadAllText(project);
-        Assert.Contains(from, text);
-        File.WriteAllText(project, text.Replace(from, to));
-    }
-
     [Fact]
     public void Distill_trains_during_the_build_records_the_run_and_the_app_generates_without_TorchSharp()
     {
@@ -70,7 +62,7 @@ public sealed class DistillationBuildTests(PackedSdk sdk)
     public void Distill_without_the_package_is_MSDK1060_with_the_PackageReference_to_add()
     {
         var scenario = Distilled();
-        Edit(scenario, PackageReference, "<!-- no distillation package -->");
+        scenario.EditProject(PackageReference, "<!-- no distillation package -->");
         var build = scenario.Build();
         Assert.NotEqual(0, build.ExitCode);
         Assert.Matches(@"App\.csproj\(9,\d+\): ModelSdk error MSDK1060: .+", build.Output);
@@ -82,7 +74,7 @@ public sealed class DistillationBuildTests(PackedSdk sdk)
     public void Unknown_Distill_option_is_MSDK1012_listing_the_valid_ones()
     {
         var scenario = Distilled();
-        Edit(scenario, "DistillSteps=\"2\"", "DistillStep=\"2\"");
+        scenario.EditProject("DistillSteps=\"2\"", "DistillStep=\"2\"");
         var build = scenario.Build();
         Assert.NotEqual(0, build.ExitCode);
         Assert.Matches(@"App\.csproj\(9,\d+\): ModelSdk error MSDK1012: DistillStep is not a distillation option\. Valid: DistillSteps, DistillLearningRate, .+", build.Output);

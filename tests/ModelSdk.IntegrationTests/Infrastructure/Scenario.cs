@@ -67,6 +67,15 @@ public sealed class Scenario
             $"""  <fallbackPackageFolders><add key="machine" value="{machine}" /></fallbackPackageFolders>{Environment.NewLine}</configuration>"""));
     }
 
+    /// <summary>Replaces <paramref name="from"/> (which must occur) with <paramref name="to"/> in the scenario's App.csproj.</summary>
+    public void EditProject(string from, string to)
+    {
+        var project = PathOf("App.csproj");
+        var text = File.ReadAllText(project);
+        Xunit.Assert.Contains(from, text);
+        File.WriteAllText(project, text.Replace(from, to));
+    }
+
     /// <summary>Replaces a model file with a private copy (so a test can corrupt it without touching the real one).</summary>
     public string OwnCopy(string file)
     {
