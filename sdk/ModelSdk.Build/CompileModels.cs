@@ -21,7 +21,7 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
 {
     private readonly CancellationTokenSource _cancel = new();
     private readonly ConcurrentQueue<Action<TaskLoggingHelper>> _log = new();
-    private PassPlugins _plugins = new([]);
+    private PassPlugins _plugins = new([], "");
 
     [Required] public ITaskItem[] Models { get; set; } = [];
 
@@ -51,7 +51,7 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
 
     public override bool Execute()
     {
-        _plugins = new PassPlugins(PassPlugins);
+        _plugins = new PassPlugins(PassPlugins, SdkVersion);
         var items = new List<(ITaskItem Task, ModelItem Model)>();
         foreach (var item in Models)
         {

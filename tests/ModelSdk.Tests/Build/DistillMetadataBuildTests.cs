@@ -56,4 +56,19 @@ public sealed class DistillMetadataBuildTests
         Assert.True(task.Execute(), engine.Log);
         Assert.True(File.Exists(Path.Combine(project.Intermediate, "Plain.msdk")));
     }
+
+    [Fact]
+    public void A_plugin_of_another_ModelSdk_version_is_MSDK1061()
+    {
+        var project = NewProject();
+        var plugin = new TaskItem(typeof(DistillMetadataBuildTests).Assembly.Location); // exists; never loaded: the version check comes first
+        plugin.SetMetadata("SdkVersion", "0.0.1");
+        var engine = new RecordingBuildEngine();
+        var task = project.Task(engine, project.Model("Stories", ("Quantize", "rtn-int4"), ("CalibrationData", "models/tokenizer.model"), ("Distill", "true")));
+        task.PassPlugins = [plugin];
+        Assert.False(task.Execute());
+        var error = Assert.Single(engine.Errors);
+        Assert.Equal("MSDK1061", error.Code);
+        Assert.Contains("is version 0.0.1, and ModelSdk.Sdk is 1.0.0-test", error.Message);
+    }
 }
