@@ -124,6 +124,14 @@ public static class DiagnosticCodes
         "MSDK1051", "The student does not fit the teacher",
         "Distillation trains a student of the teacher's architecture and vocabulary: put distill after passes that keep the model's shape, or use a pass that distills its own student (drop-layers, low-rank).");
 
+    public static readonly DiagnosticCode DistillationPackageMissing = new(
+        "MSDK1060", "Distill is set but the ModelSdk.Distillation package is not referenced",
+        "Add the ModelSdk.Distillation package (the same version as ModelSdk.Sdk) with a PackageReference, or remove Distill from the Model item.");
+
+    public static readonly DiagnosticCode DistillationPluginNotLoaded = new(
+        "MSDK1061", "The distillation plug-in could not be loaded",
+        "Restore again (dotnet restore) so ModelSdk.Distillation, TorchSharp and the LibTorch package of this OS are in the NuGet package folder, and use the ModelSdk.Distillation version that matches ModelSdk.Sdk.");
+
     public static readonly DiagnosticCode CudaDeviceNotAvailable = new(
         "MSDK2005", "CUDA device not available",
         "Install an NVIDIA GPU driver and check that nvidia-smi lists a GPU, or load with Device = ModelDevice.Auto or ModelDevice.Cpu to run on the CPU.");
@@ -139,5 +147,6 @@ public static class DiagnosticCodes
         InvalidSparsity, SparsityGroupDoesNotDivide, UnknownPruneLayer,
         InvalidCacheLimit,
         TorchSharpLoaderNotPatched, DistillationStudentMismatch,
+        DistillationPackageMissing, DistillationPluginNotLoaded,
     ];
 }
