@@ -81,27 +81,7 @@ public sealed class SmoothQuantPass(double alpha, string smoothInputs, bool quan
     public void Run(WorkingModel model, PassContext context)
     {
         var clock = Stopwatch.StartNew();
-        var config = model.Config;
-        if (SmoothInputs != SmoothNone)
-        {
-            var forward = new CalibrationForward(config, context.Calibration.Sequences, Threads, context.CancellationToken);
-            context.Log($"{Name}: α {Alpha.ToString(CultureInfo.InvariantCulture)}, smoothing the {SmoothInputs} inputs on {forward.Tokens} calibration tokens " +
-                $"in {forward.Sequences.Count} sequences, {config.Layers} layers");
-            var x = forward.Embed(model.GetFloats(TensorNames.TokenEmbedding));
-            for (var layer = 0; layer < config.Layers; layer++)
-            {
-                var weights = LlamaLayerWeights.Load(model, layer);
-                var ranges = new Dictionary<LinearInput, double[]>();
-                forward.Layer(x, weights.Clone(), (input, activations) => ranges[input] = forward.MaxAbs(activations));
-                var summary = Smooth(config, weights, ranges);
-                model.SetFloats(TensorNames.AttentionNorm(layer), weights.AttentionNorm);
-                model.SetFloats(TensorNames.FfnNorm(layer), weights.FfnNorm);
-                foreach (var kind in LlamaLinears.All) model.SetFloats(LlamaLinears.TensorName(kind, layer), weights[kind]);
-                context.Log($"{Name}: layer {layer + 1}/{config.Layers}: largest channel range over median, before → after: {summary}");
-                context.ReportProgress(Name, 0.9 * (layer + 1) / config.Layers);
-            }
-        }
-
+        if (SmoothInputs != SmoothNone) Smooth(model, context);
         var targets = QuantizationTargets.Select(model, QuantizeClassifier);
         foreach (var name in targets)
         {
@@ -112,8 +92,33 @@ public sealed class SmoothQuantPass(double alpha, string smoothInputs, bool quan
         context.Log($"{Name}: {targets.Count} matrices to {Format.Name} in {clock.Elapsed.TotalSeconds:F1} s");
     }
 
+    /// <summary>
+    /// The smoothing alone: folds the factors into the fp32 weights and norms of every layer, in place, leaving the model's
+    /// function unchanged up to fp32 rounding (what the tests check); <see cref="Run"/> then quantizes.
+    /// </summary>
+    public void Smooth(WorkingModel model, PassContext context)
+    {
+        var config = model.Config;
+        var forward = new CalibrationForward(config, context.Calibration.Sequences, Threads, context.CancellationToken);
+        context.Log($"{Name}: α {Alpha.ToString(CultureInfo.InvariantCulture)}, smoothing the {SmoothInputs} inputs on {forward.Tokens} calibration tokens " +
+            $"in {forward.Sequences.Count} sequences, {config.Layers} layers");
+        var x = forward.Embed(model.GetFloats(TensorNames.TokenEmbedding));
+        for (var layer = 0; layer < config.Layers; layer++)
+        {
+            var weights = LlamaLayerWeights.Load(model, layer);
+            var ranges = new Dictionary<LinearInput, double[]>();
+            forward.Layer(x, weights.Clone(), (input, activations) => ranges[input] = forward.MaxAbs(activations));
+            var summary = SmoothLayer(config, weights, ranges);
+            model.SetFloats(TensorNames.AttentionNorm(layer), weights.AttentionNorm);
+            model.SetFloats(TensorNames.FfnNorm(layer), weights.FfnNorm);
+            foreach (var kind in LlamaLinears.All) model.SetFloats(LlamaLinears.TensorName(kind, layer), weights[kind]);
+            context.Log($"{Name}: layer {layer + 1}/{config.Layers}: largest channel range over median, before → after: {summary}");
+            context.ReportProgress(Name, 0.9 * (layer + 1) / config.Layers);
+        }
+    }
+
     /// <summary>Computes and folds one layer's smoothing factors into <paramref name="w"/>; returns a one-line summary of the activation ranges.</summary>
-    private string Smooth(LlamaConfig c, LlamaLayerWeights w, Dictionary<LinearInput, double[]> ranges)
+    private string SmoothLayer(LlamaConfig c, LlamaLayerWeights w, Dictionary<LinearInput, double[]> ranges)
     {
         var inputs = SmoothInputs == SmoothAll
             ? new[] { LinearInput.Attention, LinearInput.AttentionOutput, LinearInput.Ffn, LinearInput.FfnHidden }
