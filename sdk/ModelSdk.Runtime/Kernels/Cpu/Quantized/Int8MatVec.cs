@@ -22,8 +22,13 @@ namespace ModelSdk.Runtime.Kernels.Cpu.Quantized;
 /// </summary>
 internal static unsafe class Int8MatVec
 {
-    /// <summary>Whether <see cref="VectorWidth.V512"/> runs the 512-bit kernel (else the AVX2 one; see the benchmark's W8A8 rows). Tests run both.</summary>
-    internal static bool Uses512 { get; set; } = true;
+    /// <summary>
+    /// Whether <see cref="VectorWidth.V512"/> runs the 512-bit kernel. Off: on the Zen 4 development VM (512-bit operations
+    /// issued as two 256-bit halves) the AVX2 kernel, with half the instructions per value, was measured faster in the same
+    /// run (one core: 7.4 vs 3.9 Gweights/s on the 32000×288 classifier, 10.4 vs 9.0 on a 5632×2048 matrix; the
+    /// benchmark's <c>--formats</c> rows). Tests run both.
+    /// </summary>
+    internal static bool Uses512 { get; set; }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Rows(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd, bool accumulate, VectorWidth width)
