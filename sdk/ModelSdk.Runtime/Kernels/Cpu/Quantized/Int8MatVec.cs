@@ -24,9 +24,9 @@ internal static unsafe class Int8MatVec
 {
     /// <summary>
     /// Whether <see cref="VectorWidth.V512"/> runs the 512-bit kernel. Off: on the Zen 4 development VM (512-bit operations
-    /// issued as two 256-bit halves) the AVX2 kernel, with half the instructions per value, was measured faster in the same
-    /// run (one core: 7.4 vs 3.9 Gweights/s on the 32000×288 classifier, 10.4 vs 9.0 on a 5632×2048 matrix; the
-    /// benchmark's <c>--formats</c> rows). Tests run both.
+    /// issued as two 256-bit halves) the AVX2 kernel, with fewer operations per value, was faster on a 5632×2048 matrix in
+    /// both runs of the benchmark's <c>--formats</c> rows (one core, heavily loaded VM: 10.4 vs 9.0 and 7.0 vs 4.2
+    /// Gweights/s); on the 32000×288 classifier the two runs disagreed (7.4 vs 3.9, 9.5 vs 11.1). Tests run both.
     /// </summary>
     internal static bool Uses512 { get; set; }
 
