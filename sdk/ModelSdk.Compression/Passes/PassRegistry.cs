@@ -22,6 +22,7 @@ public static class PassRegistry
         GptqInt8Pass.Descriptor,
         GptqInt4Pass.Descriptor,
         AwqPass.Descriptor,
+        SmoothQuantPass.Descriptor,
     ];
 
     /// <summary>The pruning passes: <c>Prune="..."</c> (and <c>--prune</c>) picks one; it runs before the quantization pass.</summary>
