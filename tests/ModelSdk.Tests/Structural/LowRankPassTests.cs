@@ -87,7 +87,8 @@ public sealed class LowRankPassTests
         using var model = GptqTestSupport.RandomModel(GptqTestSupport.Tiny, seed: 3);
         using var original = GptqTestSupport.RandomModel(GptqTestSupport.Tiny, seed: 3);
         var pass = LowRank(("LowRankRatio", "50%"), ("LowRankLayers", "W1, layers.1.attention.wq"));
-        Assert.Equal([new("LowRankRatio", "0.5"), new("LowRankLayers", "w1,layers.1.attention.wq")], pass.Options);
+        Assert.Equal([new("LowRankRatio", "0.5"), new("LowRankLayers", "w1,layers.1.attention.wq"), new("LowRankCalibrated", "false")], pass.Options);
+        Assert.False(pass.NeedsCalibration);
         pass.Validate(model.Config);
         var context = new PassContext();
         pass.Run(model, context);
@@ -110,6 +111,41 @@ public sealed class LowRankPassTests
             Assert.Equal(factors.Product(), model.GetFloats(name)); // the artifact stores the product
         }
         Assert.Equal("21,16,21", context.ResultsOf(pass)!["ranks"]); // in LayerMatrices order: layers.0.w1, layers.1.wq, layers.1.w1
+    }
+
+    [Fact]
+    public void Whitened_factors_reproduce_the_outputs_on_the_calibration_inputs_better_than_plain_ones()
+    {
+        const int rows = 40, cols = 32, rank = 8;
+        var w = GptqTestSupport.Gaussian(rows * cols, seed: 21);
+        var x = GptqTestSupport.CorrelatedActivations(200, cols, seed: 5);
+        var (plain, _) = TruncatedSvd.Factor(w, rows, cols, rank);
+        var (whitened, _) = TruncatedSvd.FactorWhitened(w, rows, cols, GptqTestSupport.Hessian(x), _ => rank, damping: 1e-6);
+        Assert.Equal(rank, whitened.Rank);
+        var plainError = GptqTestSupport.OutputError(w, plain.Product(), rows, cols, x);
+        var whitenedError = GptqTestSupport.OutputError(w, whitened.Product(), rows, cols, x);
+        Assert.True(whitenedError < 0.9 * plainError, $"output error {whitenedError} (whitened) vs {plainError} (plain)");
+        // At full rank both are W itself.
+        var (full, _) = TruncatedSvd.FactorWhitened(w, rows, cols, GptqTestSupport.Hessian(x), _ => cols, damping: 1e-6);
+        var product = full.Product();
+        for (var i = 0; i < w.Length; i++) Assert.Equal(w[i], product[i], 1e-3);
+    }
+
+    [Fact]
+    public void LowRankCalibrated_factors_block_by_block_on_calibration_data()
+    {
+        using var model = GptqTestSupport.RandomModel(GptqTestSupport.Tiny, seed: 3);
+        var pass = LowRank(("LowRankRatio", "0.5"), ("LowRankLayers", "w2,wo"), ("LowRankCalibrated", "true"));
+        Assert.True(pass.NeedsCalibration);
+        var context = GptqTestSupport.Context(GptqTestSupport.RandomSequences(GptqTestSupport.Tiny, 6, seed: 3));
+        pass.Run(model, context);
+        foreach (var name in new[] { TensorNames.W2(0), TensorNames.W2(1), TensorNames.Wo(0), TensorNames.Wo(1) })
+        {
+            var factors = Assert.IsType<LowRankFactors>(model[name].LowRank);
+            Assert.Equal(name.EndsWith("w2", StringComparison.Ordinal) ? 21 : 16, factors.Rank);
+            Assert.Equal(factors.Product(), model.GetFloats(name));
+        }
+        Assert.Null(model[TensorNames.W1(0)].LowRank);
     }
 
     [Fact]
@@ -160,6 +196,8 @@ public sealed class LowRankPassTests
     [InlineData("LowRankRatio", "1")]
     [InlineData("LowRankEnergy", "0")]
     [InlineData("LowRankLayers", "w1")]
+    [InlineData("LowRankCalibrated", "true")]
+    [InlineData("LowRankCalibrated", "maybe")]
     public void Bad_or_incomplete_options_are_MSDK1012(string option, string value)
     {
         var error = Assert.Throws<ModelSdkException>(() => LowRank((option, value)));

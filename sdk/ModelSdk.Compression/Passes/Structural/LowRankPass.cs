@@ -20,13 +20,15 @@ public sealed class LowRankPass : IModelPass
     public const string RatioOption = "LowRankRatio";
     public const string EnergyOption = "LowRankEnergy";
     public const string LayersOption = "LowRankLayers";
+    public const string CalibratedOption = "LowRankCalibrated";
 
     public static PassDescriptor Descriptor { get; } = new("low-rank",
         "replace block matrices by a truncated SVD B·A (LowRankRatio of the values, or LowRankEnergy of Σσ²; LowRankLayers chooses them)",
-        [RatioOption, EnergyOption, LayersOption], Create);
+        [RatioOption, EnergyOption, LayersOption, CalibratedOption], Create);
 
-    public LowRankPass(double? ratio, double? energy, IReadOnlyList<string> layers)
+    public LowRankPass(double? ratio, double? energy, IReadOnlyList<string> layers, bool calibrated = false)
     {
+        Calibrated = calibrated;
         if ((ratio is null) == (energy is null)) throw new ArgumentException("Give exactly one of ratio and energy.");
         Ratio = ratio;
         Energy = energy;
@@ -39,6 +41,12 @@ public sealed class LowRankPass : IModelPass
     /// <summary>Share of the squared singular values kept (the smallest rank that reaches it), or null.</summary>
     public double? Energy { get; }
 
+    /// <summary>
+    /// Minimize the error of each matrix's outputs on the calibration text instead of its weights' error
+    /// (<see cref="TruncatedSvd.FactorWhitened"/>), block by block on the inputs the already factored blocks produce.
+    /// </summary>
+    public bool Calibrated { get; }
+
     /// <summary>Selectors (lower case) as in PruneLayers; empty = every block matrix.</summary>
     public IReadOnlyList<string> Layers { get; }
 
@@ -50,9 +58,10 @@ public sealed class LowRankPass : IModelPass
     [
         Ratio is { } ratio ? new(RatioOption, ratio.ToString("R", CultureInfo.InvariantCulture)) : new(EnergyOption, Energy!.Value.ToString("R", CultureInfo.InvariantCulture)),
         new(LayersOption, string.Join(",", Layers)),
+        new(CalibratedOption, Calibrated ? "true" : "false"),
     ];
 
-    public bool NeedsCalibration => false;
+    public bool NeedsCalibration => Calibrated;
 
     public TensorType? MatrixType => null;
 
@@ -65,13 +74,13 @@ public sealed class LowRankPass : IModelPass
         if (ratio is not null && energy is not null)
             throw new ModelSdkException(DiagnosticCodes.InvalidCompressionOption, $"{RatioOption} and {EnergyOption} are both set: the rank comes from one of them, remove the other.");
         if (ratio is null && energy is null)
-            throw new ModelSdkException(DiagnosticCodes.InvalidCompressionOption, $"{LayersOption} is set but no rank is: set {RatioOption} (e.g. 0.5) or {EnergyOption} (e.g. 0.9).");
+            throw new ModelSdkException(DiagnosticCodes.InvalidCompressionOption, $"{string.Join(" and ", options.Names)} {(options.Names.Count() == 1 ? "is" : "are")} set but no rank is: set {RatioOption} (e.g. 0.5) or {EnergyOption} (e.g. 0.9).");
         var layers = (options.GetString(LayersOption) ?? "")
             .Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(e => e.ToLowerInvariant())
             .Distinct()
             .ToArray();
-        return new LowRankPass(ratio, energy, layers);
+        return new LowRankPass(ratio, energy, layers, options.GetBool(CalibratedOption, false));
     }
 
     /// <summary>The block matrices chosen in a model of shape <paramref name="config"/>; MSDK1053 for a selector that matches none.</summary>
@@ -102,21 +111,7 @@ public sealed class LowRankPass : IModelPass
     {
         var config = model.Config;
         var names = SelectMatrices(config);
-        var weights = names.Select(model.GetFloats).ToArray(); // read before the parallel part: the model is not thread-safe
-        var factored = new LowRankFactors[names.Count];
-        var results = new (int Rank, double Energy, long Values)[names.Count];
-        var done = 0;
-        Parallel.For(0, names.Count, new ParallelOptions { CancellationToken = context.CancellationToken }, i =>
-        {
-            var (rows, cols) = Shape(names[i], config);
-            var (factors, sigma) = TruncatedSvd.Factor(weights[i], rows, cols,
-                s => Ratio is { } ratio ? LowRankFactors.RankForRatio(rows, cols, ratio) : TruncatedSvd.RankForEnergy(s, Energy!.Value),
-                context.CancellationToken);
-            var total = sigma.Sum(s => s * s);
-            factored[i] = factors;
-            results[i] = (factors.Rank, total > 0 ? sigma.Take(factors.Rank).Sum(s => s * s) / total : 1, factors.ValueCount);
-            context.ReportProgress(Name, Interlocked.Increment(ref done) / (double)names.Count);
-        });
+        var (factored, results) = Calibrated ? FactorOnCalibration(model, names, context) : FactorWeights(model, names, context);
         for (var i = 0; i < names.Count; i++) model.SetLowRank(names[i], factored[i]);
         var dense = names.Sum(n => (long)Shape(n, config).Rows * Shape(n, config).Cols);
         var values = results.Sum(r => r.Values);
@@ -126,6 +121,70 @@ public sealed class LowRankPass : IModelPass
         context.RecordResult(this, "ranks", string.Join(",", results.Select(r => r.Rank.ToString(CultureInfo.InvariantCulture))));
         context.RecordResult(this, "factorValues", values.ToString(CultureInfo.InvariantCulture));
         context.RecordResult(this, "denseValues", dense.ToString(CultureInfo.InvariantCulture));
+    }
+
+    private int RankFor(int rows, int cols, double[] sigma)
+        => Ratio is { } ratio ? LowRankFactors.RankForRatio(rows, cols, ratio) : TruncatedSvd.RankForEnergy(sigma, Energy!.Value);
+
+    private static (int Rank, double Energy, long Values) Summary(LowRankFactors factors, double[] sigma)
+    {
+        var total = sigma.Sum(s => s * s);
+        return (factors.Rank, total > 0 ? sigma.Take(factors.Rank).Sum(s => s * s) / total : 1, factors.ValueCount);
+    }
+
+    /// <summary>Plain truncated SVD of each matrix's weights, the matrices in parallel.</summary>
+    private (LowRankFactors[], (int Rank, double Energy, long Values)[]) FactorWeights(WorkingModel model, IReadOnlyList<string> names, PassContext context)
+    {
+        var config = model.Config;
+        var weights = names.Select(model.GetFloats).ToArray(); // read before the parallel part: the model is not thread-safe
+        var factored = new LowRankFactors[names.Count];
+        var results = new (int Rank, double Energy, long Values)[names.Count];
+        var done = 0;
+        Parallel.For(0, names.Count, new ParallelOptions { CancellationToken = context.CancellationToken }, i =>
+        {
+            var (rows, cols) = Shape(names[i], config);
+            var (factors, sigma) = TruncatedSvd.Factor(weights[i], rows, cols, s => RankFor(rows, cols, s), context.CancellationToken);
+            factored[i] = factors;
+            results[i] = Summary(factors, sigma);
+            context.ReportProgress(Name, Interlocked.Increment(ref done) / (double)names.Count);
+        });
+        return (factored, results);
+    }
+
+    /// <summary>
+    /// Activation-aware factors, block by block: the calibration text runs through the model (<see cref="CalibrationForward"/>);
+    /// the matrices reading an input are factored on its Gram matrix, and the rest of the block and the next blocks see
+    /// the factored matrices (as GPTQ's sequential mode does).
+    /// </summary>
+    private (LowRankFactors[], (int Rank, double Energy, long Values)[]) FactorOnCalibration(WorkingModel model, IReadOnlyList<string> names, PassContext context)
+    {
+        var config = model.Config;
+        var index = names.Select((name, i) => (name, i)).ToDictionary(p => p.name, p => p.i, StringComparer.Ordinal);
+        var factored = new LowRankFactors[names.Count];
+        var results = new (int Rank, double Energy, long Values)[names.Count];
+        var forward = new CalibrationForward(config, context.Calibration.Sequences, ct: context.CancellationToken);
+        var x = forward.Embed(model.GetFloats(TensorNames.TokenEmbedding));
+        for (var layer = 0; layer < config.Layers; layer++)
+        {
+            var weights = LlamaLayerWeights.Load(model, layer);
+            forward.Layer(x, weights, (input, activations) =>
+            {
+                var kinds = LlamaLinears.Reading(input).Where(k => index.ContainsKey(LlamaLinears.TensorName(k, layer))).ToArray();
+                if (kinds.Length == 0) return;
+                var gram = forward.Gram(activations);
+                foreach (var kind in kinds)
+                {
+                    var (rows, cols) = LlamaLinears.Shape(kind, config);
+                    var i = index[LlamaLinears.TensorName(kind, layer)];
+                    var (factors, sigma) = TruncatedSvd.FactorWhitened(weights[kind], rows, cols, gram, s => RankFor(rows, cols, s), ct: context.CancellationToken);
+                    factored[i] = factors;
+                    results[i] = Summary(factors, sigma);
+                    weights[kind] = factors.Product();
+                }
+            });
+            context.ReportProgress(Name, (layer + 1.0) / config.Layers);
+        }
+        return (factored, results);
     }
 
     private static (int Rows, int Cols) Shape(string name, LlamaConfig config)

@@ -61,6 +61,44 @@ public static class TruncatedSvd
         return (new LowRankFactors(rows, cols, rank, b, a), sigma);
     }
 
+    /// <summary>
+    /// Activation-aware factors (SVD-LLM's whitening, Wang et al., 2024): the rank-r B·A that minimizes the error of the
+    /// outputs on the calibration inputs, ‖(W − B·A) Xᵀ‖_F, rather than of the weights. With G = XᵀX + λI = L Lᵀ
+    /// (<paramref name="gram"/> [cols, cols], λ = <paramref name="damping"/> · mean diag, for a positive-definite G) that
+    /// error is ‖(W − B·A) L‖_F, so the truncated SVD of W·L gives B and A·L; A is recovered by a triangular solve.
+    /// The singular values returned are those of W·L (their energy is that of the outputs).
+    /// </summary>
+    public static (LowRankFactors Factors, double[] SingularValues) FactorWhitened(float[] w, int rows, int cols, double[] gram, Func<double[], int> chooseRank,
+        double damping = 0.01, CancellationToken ct = default)
+    {
+        if (gram.LongLength != (long)cols * cols) throw new ArgumentException($"The Gram matrix must be [{cols}, {cols}].", nameof(gram));
+        var lower = (double[])gram.Clone();
+        var mean = Enumerable.Range(0, cols).Average(i => gram[i * cols + i]);
+        for (var lambda = damping * Math.Max(mean, 1e-12); ; lambda *= 10)
+        {
+            Array.Copy(gram, lower, gram.Length);
+            for (var i = 0; i < cols; i++) lower[i * cols + i] += lambda;
+            if (Cholesky.TryFactorLower(lower, cols)) break;
+        }
+        // M = W · L in double, then its truncated SVD M ≈ B · A'.
+        var product = DenseDouble.Multiply(Array.ConvertAll(w, x => (double)x), lower, rows, cols, cols);
+        var (factors, sigma) = Factor(Array.ConvertAll(product, x => (float)x), rows, cols, chooseRank, ct);
+        // A · L = A'  ⇔  row by row, a_j = (a'_j − Σ_{i>j} a_i L[i, j]) / L[j, j], from the last column down.
+        var a = new float[factors.A.Length];
+        var row = new double[cols];
+        for (var k = 0; k < factors.Rank; k++)
+        {
+            for (var j = cols - 1; j >= 0; j--)
+            {
+                double sum = factors.A[(long)k * cols + j];
+                for (var i = j + 1; i < cols; i++) sum -= row[i] * lower[i * cols + j];
+                row[j] = sum / lower[j * cols + j];
+            }
+            for (var j = 0; j < cols; j++) a[(long)k * cols + j] = (float)row[j];
+        }
+        return (new LowRankFactors(rows, cols, factors.Rank, factors.B, a), sigma);
+    }
+
     /// <summary>The smallest rank whose singular values hold at least <paramref name="energy"/> of Σσ².</summary>
     public static int RankForEnergy(double[] singularValues, double energy)
     {
