@@ -128,6 +128,7 @@ internal static unsafe class QuantizedMatVec
     private static float PrepareRow256(in WeightMatrix w, int row, QuantizedActivations a, float* s)
     {
         var groups = w.GroupsPerRow;
+        if (w.GroupSize == 32) return PrepareRowG32(w, row, a, s);
         var d = a.RowWeightScales;
         Widen(w.Scales + (long)row * groups, d, groups);
         float offset = 0;
@@ -174,6 +175,57 @@ internal static unsafe class QuantizedMatVec
             for (; i < count; i++) sum += p[i] * q[i];
             return sum;
         }
+    }
+
+    /// <summary>
+    /// <see cref="PrepareRow256"/> for group 32 (a group per block) in one pass: each 8 scales (and mins) widened are used
+    /// at once for the block scales and the offset, not stored and read again — the same bits, in a fifth of a row's time
+    /// less for int4 (measured with <c>--int4-steps</c>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float PrepareRowG32(in WeightMatrix w, int row, QuantizedActivations a, float* s)
+    {
+        var groups = w.GroupsPerRow;
+        var scales = w.Scales + (long)row * groups;
+        var blocks = a.Blocks;
+        var acc = Vector256<float>.Zero;
+        var b = 0;
+        if (w.Asymmetric)
+        {
+            var mins = w.Mins + (long)row * groups;
+            for (; b + 8 <= blocks; b += 8)
+            {
+                (HalfToFloat256(scales + b) * Vector256.Load(a.Scales + b)).Store(s + b);
+                acc = Fma.MultiplyAdd(HalfToFloat256(mins + b), Vector256.Load(a.GroupSums + b), acc);
+            }
+            var offset = Vector256.Sum(acc);
+            for (; b < blocks; b++)
+            {
+                s[b] = HalfBits.ToFloat(scales[b]) * a.Scales[b];
+                offset += HalfBits.ToFloat(mins[b]) * a.GroupSums[b];
+            }
+            return offset;
+        }
+        if (w.Bits == 4)
+        {
+            for (; b + 8 <= blocks; b += 8)
+            {
+                var d = HalfToFloat256(scales + b);
+                (d * Vector256.Load(a.Scales + b)).Store(s + b);
+                acc = Fma.MultiplyAdd(d, Vector256.Load(a.GroupQuantizedSums + b), acc);
+            }
+            var sum = Vector256.Sum(acc);
+            for (; b < blocks; b++)
+            {
+                var d = HalfBits.ToFloat(scales[b]);
+                s[b] = d * a.Scales[b];
+                sum += d * a.GroupQuantizedSums[b];
+            }
+            return -8 * sum;
+        }
+        for (; b + 8 <= blocks; b += 8) (HalfToFloat256(scales + b) * Vector256.Load(a.Scales + b)).Store(s + b);
+        for (; b < blocks; b++) s[b] = HalfBits.ToFloat(scales[b]) * a.Scales[b];
+        return 0;
     }
 
     // ---------------------------------------------------------------- integer block dots (codes · int16 activations)
