@@ -16,6 +16,7 @@ using ModelSdk.Runtime.Llama;
 //   ... -- --profile SECS  stories15M decode only (at --threads N), for perf record
 //   ... -- --formats       decode tok/s per weight format (f32, f16, int8, int4, W8A8): kernels, stories15M, TinyLlama shape
 //   ... -- --formats --only f32,q8_g32,q8_row   the same for the formats named
+//   ... -- --int4-steps N  int4 kernel at 1, 2, 4 rows per step vs int8, N alternating rounds (QuantizedBenchmarks.cs)
 //   ... -- --sparse        2:4 sparse vs dense decode of one block, fp32 and fp16 (SparseBenchmarks.cs)
 // Measures, in one run, kernel throughput, memory bandwidth, stories15M decode/prefill and TinyLlama-1.1B-shaped decode
 // at 1 and N threads (N = 2 by default), and prints a Markdown table with weight bytes/s relative to the measured read
@@ -32,6 +33,7 @@ var profileSeconds = 0;
 var formats = false;
 var sparse = false;
 string[]? onlyFormats = null;
+var int4StepRounds = 0;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -45,6 +47,7 @@ for (var i = 0; i < args.Length; i++)
         case "--formats": formats = true; break; // QuantizedBenchmarks.cs
         case "--only": onlyFormats = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break; // with --formats: these formats only
         case "--sparse": sparse = true; break; // SparseBenchmarks.cs
+        case "--int4-steps": int4StepRounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break; // QuantizedBenchmarks.Int4Steps
         default:
             Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: [--threads N] [--runc PATH] [--no-tinyllama] [--tinyllama-tokens N]");
             return 2;
@@ -58,6 +61,7 @@ Console.WriteLine();
 
 if (profileSeconds > 0) return Stories.Profile(maxThreads, profileSeconds, FindRepoRoot());
 if (sparse) return SparseBenchmarks.Run();
+if (int4StepRounds > 0) return QuantizedBenchmarks.Int4Steps(int4StepRounds);
 if (formats) return QuantizedBenchmarks.Run(maxThreads, tinyLlama, tinyTokens, FindRepoRoot(), onlyFormats);
 var rows = new List<string[]>();
 rows.AddRange(KernelBenchmarks.MatVecRows());

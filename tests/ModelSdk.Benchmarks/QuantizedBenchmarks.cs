@@ -167,6 +167,65 @@ internal static unsafe class QuantizedBenchmarks
         return table;
     }
 
+    /// <summary>
+    /// <c>--int4-steps</c>: the AVX2 int4 kernel at 1, 2 and 4 rows per step against the int8 kernel, single thread, on
+    /// TinyLlama's 5632×2048 matrix. The variants run alternately, round after round, and each keeps its fastest round,
+    /// so a shared machine's load disturbs them alike; the ratios to the 1-row step are the result.
+    /// </summary>
+    public static int Int4Steps(int rounds)
+    {
+        const int rows = 5632, cols = 2048;
+        var values = RandomValues(rows, cols, cols);
+        var width = VectorWidths.Best;
+        var variants = new List<(string Label, TensorType Type, int Step)>();
+        foreach (var type in new[] { TensorType.Q4G32Sym, TensorType.Q4G32Asym })
+            foreach (var step in new[] { 1, 2, 4 }) variants.Add(($"{type.ToManifestName()}, {step} row(s) per step", type, step));
+        variants.Add((TensorType.Q8G32.ToManifestName(), TensorType.Q8G32, 1));
+        var matrices = new Dictionary<TensorType, (IntPtr Data, int Bytes)>();
+        var x = (float*)NativeMemory.AlignedAlloc(cols * 4, 64);
+        var y = (float*)NativeMemory.AlignedAlloc(rows * 4, 64);
+        try
+        {
+            foreach (var type in variants.Select(v => v.Type).Distinct())
+            {
+                var bytes = Pack(type, values, rows, cols);
+                var data = (byte*)NativeMemory.AlignedAlloc((nuint)bytes.Length, 64);
+                bytes.CopyTo(new Span<byte>(data, bytes.Length));
+                matrices[type] = ((IntPtr)data, bytes.Length);
+            }
+            var random = new Random(7);
+            for (var i = 0; i < cols; i++) x[i] = (float)(random.NextDouble() * 2 - 1);
+            var best = new double[variants.Count];
+            Array.Fill(best, double.MaxValue);
+            const int repeats = 2; // short timed units (about 1 ms): under load some land in one undisturbed time slice
+            for (var round = 0; round < rounds; round++)
+                for (var v = 0; v < variants.Count; v++)
+                {
+                    var (_, type, step) = variants[v];
+                    var w = new WeightMatrix(type, (void*)matrices[type].Data, rows, cols);
+                    QuantizedMatVec.Int4RowsPerStep = step;
+                    var watch = Stopwatch.StartNew();
+                    for (var i = 0; i < repeats; i++) QuantizedMatVec.Rows(w, x, y, 0, rows, false, width);
+                    best[v] = Math.Min(best[v], watch.Elapsed.TotalSeconds / repeats);
+                }
+            Console.WriteLine($"| kernel ({rows}x{cols}, 1 thread, {width}, fastest of {rounds} alternating rounds) | Gweights/s | time vs same format at 1 row per step |");
+            Console.WriteLine("|---|---:|---:|");
+            for (var v = 0; v < variants.Count; v++)
+            {
+                var baseline = variants.FindIndex(u => u.Type == variants[v].Type);
+                Console.WriteLine($"| {variants[v].Label} | {(double)rows * cols / best[v] / 1e9:F1} | {best[v] / best[baseline]:F3} |");
+            }
+            return 0;
+        }
+        finally
+        {
+            QuantizedMatVec.Int4RowsPerStep = 4;
+            foreach (var (data, _) in matrices.Values) NativeMemory.AlignedFree((void*)data);
+            NativeMemory.AlignedFree(x);
+            NativeMemory.AlignedFree(y);
+        }
+    }
+
     private static float[] RandomValues(int rows, int cols, ulong seed)
     {
         var values = new float[(long)rows * cols];

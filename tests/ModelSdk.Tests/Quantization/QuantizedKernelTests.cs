@@ -71,6 +71,45 @@ public sealed unsafe class QuantizedKernelTests
 
     private static readonly object Int4Switch = new();
 
+    /// <summary>
+    /// The int4 kernel's multi-row steps (4 and 2 rows per pass over the activations) give every row the same bits as
+    /// one row at a time, on row ranges that leave a 2-row and a 1-row remainder, so results do not depend on the split.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(FormatsAndWidths))]
+    public void Int4RowSteps_GiveTheSameBitsAsOneRowAtATime(string name, int bits)
+    {
+        if (!name.StartsWith("q4", StringComparison.Ordinal)) return;
+        TensorTypeExtensions.TryParse(name, out var type);
+        var format = TensorFormats.Of(type);
+        foreach (var cols in new[] { 32, 96, 288, 768 })
+        {
+            const int rows = 16;
+            var bytes = Pack(format, Random(rows * cols, cols + 5, 0.05f), rows, cols);
+            var x = Random(cols, cols + 9);
+            var results = new Dictionary<int, float[]>();
+            lock (Int4Switch)
+            {
+                try
+                {
+                    foreach (var step in new[] { 1, 2, 4 })
+                    {
+                        QuantizedMatVec.Int4RowsPerStep = step;
+                        var y = Random(rows, 3);
+                        fixed (byte* pw = bytes)
+                        fixed (float* px = x, py = y)
+                            QuantizedMatVec.Rows(new WeightMatrix(type, pw, rows, cols), px, py, 1, 1 + 4 + 4 + 2 + 1, true, (VectorWidth)bits);
+                        results[step] = y;
+                    }
+                }
+                finally { QuantizedMatVec.Int4RowsPerStep = 4; }
+            }
+            Assert.Equal(results[1], results[2]);
+            Assert.Equal(results[1], results[4]);
+            Assert.NotEqual(Random(rows, 3), results[1]);
+        }
+    }
+
     private static void MatchesReferenceWith(string name, int bits)
     {
         TensorTypeExtensions.TryParse(name, out var type);

@@ -34,6 +34,9 @@ internal sealed unsafe class QuantizedActivations
     /// <summary>Scratch for the kernels: one float per block (the combined weight·activation scale of a row).</summary>
     public float* RowScales;
 
+    /// <summary>Scratch like <see cref="RowScales"/> for the other rows of a multi-row step (rows 1..3).</summary>
+    public float* RowScales1, RowScales2, RowScales3;
+
     /// <summary>Scratch for the kernels: fp32 weight scales (and mins) of a row, per group.</summary>
     public float* RowWeightScales, RowWeightMins;
 
@@ -58,8 +61,8 @@ internal sealed unsafe class QuantizedActivations
         if (cols <= _capacity) return;
         if (_block is not null) NativeMemory.AlignedFree(_block);
         var blocks = cols / 32 + 16; // + 16: vector loads of a row's group scales may read (never use) up to 8 floats past the end
-        // values, then six float arrays of at most one entry per block (every group is at least one block).
-        _block = (byte*)NativeMemory.AlignedAlloc((nuint)(2 * cols + 64 + 6 * (blocks * 4 + 64)), 64);
+        // values, then nine float arrays of at most one entry per block (every group is at least one block).
+        _block = (byte*)NativeMemory.AlignedAlloc((nuint)(2 * cols + 64 + 9 * (blocks * 4 + 64)), 64);
         _capacity = cols;
         var at = _block;
         Values = (short*)at; at += (2 * cols + 63) & ~63;
@@ -69,7 +72,7 @@ internal sealed unsafe class QuantizedActivations
             at += (blocks * 4 + 63) & ~63;
             return p;
         }
-        Scales = Next(); GroupQuantizedSums = Next(); GroupSums = Next(); RowScales = Next(); RowWeightScales = Next(); RowWeightMins = Next();
+        Scales = Next(); GroupQuantizedSums = Next(); GroupSums = Next(); RowScales = Next(); RowScales1 = Next(); RowScales2 = Next(); RowScales3 = Next(); RowWeightScales = Next(); RowWeightMins = Next();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
