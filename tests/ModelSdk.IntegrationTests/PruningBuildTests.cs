@@ -1,0 +1,71 @@
+using ModelSdk.Artifacts;
+using ModelSdk.IntegrationTests.Infrastructure;
+using ModelSdk.Runtime;
+using ModelSdk.Sparsity;
+using ModelSdk.Tensors;
+using Xunit;
+
+namespace ModelSdk.IntegrationTests;
+
+/// <summary>
+/// A Model item with <c>Prune="sparsegpt" Sparsity="2:4"</c> built against the packed SDK: the artifact holds every block
+/// matrix in the compressed 2:4 layout with exactly two zeros in every group of four, and the generated class writes the
+/// same greedy story as the runtime loading that artifact in this process.
+/// </summary>
+[Collection(PackedSdkCollection.Name)]
+public sealed class PruningBuildTests(PackedSdk sdk)
+{
+    [Fact]
+    public void SparseGpt24Build_StoresExact24Matrices_AndTheGeneratedClassWritesTheRuntimesStory()
+    {
+        var scenario = sdk.CreateScenario("Pruned");
+        var build = scenario.Build();
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Contains("sparsegpt: 100%", build.Output);
+
+        var artifactPath = Path.Combine(scenario.IntermediateModels, "Stories15M.msdk");
+        using (var artifact = ModelArtifact.Open(artifactPath))
+        {
+            Assert.Equal("f32_sparse24", artifact.Manifest.WeightFormat);
+            Assert.Equal(["sparsegpt", "sparse24-storage"], artifact.Manifest.Provenance.Passes.Select(p => p.Name));
+            Assert.Equal("f32", artifact.GetEntry(TensorNames.TokenEmbedding).Type); // the classifier stays dense by default
+            var config = artifact.Manifest.Config;
+            for (var l = 0; l < config.Layers; l++)
+            {
+                foreach (var name in new[] { TensorNames.Wq(l), TensorNames.Wk(l), TensorNames.Wv(l), TensorNames.Wo(l), TensorNames.W1(l), TensorNames.W2(l), TensorNames.W3(l) })
+                    AssertExactly24(artifact, name);
+            }
+        }
+
+        var run = scenario.RunApp();
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var lines = run.StdOut.Split('\n');
+        var story = lines[0].TrimEnd('\r');
+        Assert.Equal("f32_sparse24", lines[1].Trim());
+        var words = story.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(words.Length > 20, run.ToString());
+        // Sensible English: words of letters (with punctuation), and sentences that end.
+        Assert.True(words.Count(w => w.Trim('.', ',', '!', '?', '"', '\'').All(char.IsLetter)) >= words.Length * 9 / 10, story);
+        Assert.Contains(".", story);
+
+        using var model = LanguageModel.Load(scenario.PathOf("bin", "Release", "net10.0", "Stories15M.msdk"), new LoadOptions { Threads = 2 });
+        Assert.Equal(model.Generate("Once upon a time", new GenerationOptions { MaxTokens = 40, Temperature = 0 }), story);
+    }
+
+    /// <summary>The matrix is stored compressed and, decoded, has exactly two zeros in every group of 4 inputs of every row.</summary>
+    private static void AssertExactly24(ModelArtifact artifact, string name)
+    {
+        var entry = artifact.GetEntry(name);
+        Assert.Equal("f32_sparse24", entry.Type);
+        var format = TensorFormats.All.Single(f => f.Name == entry.Type);
+        int rows = (int)entry.Shape[0], cols = (int)entry.Shape[1];
+        Assert.Equal(rows * (cols / 2 * 4 + cols / 8), entry.Length);
+        var values = Sparse24Codec.Decode(format, artifact.GetBytes(name), rows, cols);
+        for (var g = 0; g < values.Length; g += 4)
+        {
+            var zeros = 0;
+            for (var k = 0; k < 4; k++) if (values[g + k] == 0) zeros++;
+            Assert.True(zeros == 2, $"{name}: row {g / cols}, inputs {g % cols}..{g % cols + 3} hold {zeros} zeros, not 2.");
+        }
+    }
+}
