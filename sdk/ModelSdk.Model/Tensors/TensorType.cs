@@ -35,6 +35,11 @@ public enum TensorType
 
     /// <summary>2:4 sparse fp16: as <see cref="F32Sparse24"/> with IEEE half values.</summary>
     F16Sparse24,
+
+    /// <summary>2:4 sparse int8: the kept values' <see cref="Q8G32"/> codes, their positions, and the fp16 scale per 32 inputs.</summary>
+    Q8G32Sparse24,
+    Q8G64Sparse24,
+    Q8G128Sparse24,
 }
 
 public static class TensorTypeExtensions

@@ -107,7 +107,7 @@ internal static unsafe class QuantizedMatVec
 
     /// <summary><see cref="PrepareRow"/> vectorized (AVX2): the same block scales bit for bit, the offset summed in another order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float PrepareRow256(in WeightMatrix w, int row, QuantizedActivations a)
+    internal static float PrepareRow256(in WeightMatrix w, int row, QuantizedActivations a)
     {
         var groups = w.GroupsPerRow;
         var d = a.RowWeightScales;
