@@ -78,8 +78,10 @@ public static class PassRegistry
         var pruningNames = Pruning.SelectMany(d => d.OptionNames).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var pruningOptions = new PassOptions(options.Names.Where(pruningNames.Contains).Select(n => new KeyValuePair<string, string>(n, options.GetString(n)!)));
         var otherOptions = new PassOptions(options.Names.Where(n => !pruningNames.Contains(n)).Select(n => new KeyValuePair<string, string>(n, options.GetString(n)!)));
+        var joint = JointQuantizationOption.Read(ref pruningOptions);
         var pruning = CreatePruning(prune, pruningOptions);
         var quantization = Create(quantize, otherOptions);
+        if (joint) JointQuantizationOption.Apply(pruning, quantization);
         return [.. pruning, .. quantization, .. Storage(pruning, quantization)];
     }
 
