@@ -52,6 +52,47 @@ public sealed class PruningBuildTests(PackedSdk sdk)
         Assert.Equal(model.Generate("Once upon a time", new GenerationOptions { MaxTokens = 40, Temperature = 0 }), story);
     }
 
+    [Fact]
+    public void JointlyQuantizedInt8_IsStoredQ8Sparse24_AndTheGeneratedClassWritesTheRuntimesStory()
+    {
+        var scenario = sdk.CreateScenario("Pruned");
+        Edit(scenario, "Sparsity=\"2:4\"", "Sparsity=\"2:4\" JointQuantization=\"true\" Quantize=\"rtn-int8\"");
+        var build = scenario.Build();
+        Assert.True(build.ExitCode == 0, build.ToString());
+        using (var artifact = ModelArtifact.Open(Path.Combine(scenario.IntermediateModels, "Stories15M.msdk")))
+        {
+            Assert.Equal("q8_g32_sparse24", artifact.Manifest.WeightFormat);
+            Assert.Equal(["sparsegpt", "rtn-int8", "sparse24-storage"], artifact.Manifest.Provenance.Passes.Select(p => p.Name));
+            Assert.Equal("q8_g32", artifact.Manifest.Provenance.Passes[0].Options["JointQuantization"]);
+        }
+        var run = scenario.RunApp();
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var lines = run.StdOut.Split('\n');
+        Assert.Equal("q8_g32_sparse24", lines[1].Trim());
+        Assert.True(lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).Length > 20, run.ToString());
+        using var model = LanguageModel.Load(scenario.PathOf("bin", "Release", "net10.0", "Stories15M.msdk"), new LoadOptions { Threads = 2 });
+        Assert.Equal(model.Generate("Once upon a time", new GenerationOptions { MaxTokens = 40, Temperature = 0 }), lines[0].TrimEnd('\r'));
+    }
+
+    [Fact]
+    public void JointQuantizationWithoutSparseGpt_IsMsdk1023_OnTheItemsLine()
+    {
+        var scenario = sdk.CreateScenario("Pruned");
+        Edit(scenario, "Prune=\"sparsegpt\" Sparsity=\"2:4\"", "Prune=\"wanda\" Sparsity=\"2:4\" JointQuantization=\"true\" Quantize=\"rtn-int4\"");
+        var build = scenario.Build();
+        Assert.NotEqual(0, build.ExitCode);
+        Assert.Matches(@"App\.csproj\(7,\d+\): ModelSdk error MSDK1023: JointQuantization quantizes inside SparseGPT's weight reconstruction: it needs Prune=""sparsegpt"", not ""wanda""", build.Output);
+        if (Directory.Exists(scenario.IntermediateModels)) Assert.Empty(Directory.GetFiles(scenario.IntermediateModels, "*.msdk"));
+    }
+
+    private static void Edit(Scenario scenario, string from, string to)
+    {
+        var project = scenario.PathOf("App.csproj");
+        var text = File.ReadAllText(project);
+        Assert.Contains(from, text);
+        File.WriteAllText(project, text.Replace(from, to));
+    }
+
     /// <summary>The matrix is stored compressed and, decoded, has exactly two zeros in every group of 4 inputs of every row.</summary>
     private static void AssertExactly24(ModelArtifact artifact, string name)
     {
