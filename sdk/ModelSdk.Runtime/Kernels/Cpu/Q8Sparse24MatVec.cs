@@ -69,6 +69,7 @@ internal static unsafe class Q8Sparse24MatVec
             bases = Vector512.Load(baseLanes);
         }
         var three = Vector512.Create((ushort)3);
+        var pairs = Vector512.Create(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
         var s = a.RowScales;
         for (var r = rowStart; r < rowEnd; r++)
         {
@@ -80,13 +81,13 @@ internal static unsafe class Q8Sparse24MatVec
             for (; b + 4 <= blocks; b += 4)
             {
                 a0 = Avx512F.FusedMultiplyAdd(TwoBlocks(codes + 16 * b, *(ulong*)(positions + 4 * b), a.Values + 32 * b, Vector512.Load(a.Values + 32 * b + 32)),
-                    Vector512.Create(Vector256.Create(s[b]), Vector256.Create(s[b + 1])), a0);
+                    Scales(s + b, pairs), a0);
                 a1 = Avx512F.FusedMultiplyAdd(TwoBlocks(codes + 16 * b + 32, *(ulong*)(positions + 4 * b + 8), a.Values + 32 * b + 64, Vector512.Load(a.Values + 32 * b + 96)),
-                    Vector512.Create(Vector256.Create(s[b + 2]), Vector256.Create(s[b + 3])), a1);
+                    Scales(s + b + 2, pairs), a1);
             }
             for (; b + 2 <= blocks; b += 2)
                 a0 = Avx512F.FusedMultiplyAdd(TwoBlocks(codes + 16 * b, *(ulong*)(positions + 4 * b), a.Values + 32 * b, Vector512.Load(a.Values + 32 * b + 32)),
-                    Vector512.Create(Vector256.Create(s[b]), Vector256.Create(s[b + 1])), a0);
+                    Scales(s + b, pairs), a0);
             if (b < blocks)
             {
                 // The last, odd block: the second half gets zero codes, zero activations and a zero scale.
@@ -108,6 +109,13 @@ internal static unsafe class Q8Sparse24MatVec
             }
         }
     }
+
+    /// <summary>
+    /// Block b's scale in lanes 0–7, block b + 1's in lanes 8–15: one permute of 16 loaded scales (the activation buffers
+    /// hold 16 floats of slack past the last block, so the load never leaves them).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Scales(float* s, Vector512<int> pairs) => Avx512F.PermuteVar16x32(Vector512.Load(s), pairs);
 
     /// <summary>The 32 input indices (0..63) of the kept values whose positions are the 64-bit word.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
