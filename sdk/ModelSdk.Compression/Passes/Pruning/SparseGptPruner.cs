@@ -138,9 +138,11 @@ public static class SparseGptPruner
                         for (var k = 0; k < length; k++) groupValues[k] = (float)wr[i + k];
                         parameters[r] = GroupQuantizer.FindParams(format, groupValues.AsSpan(0, length));
                     }
+                    // On the group's grid but not clamped to its code range: the OBS updates of pruning can grow a weight past
+                    // the group's largest value at entry, and clamping it would be a large error; leaving the group settles the range.
                     var q = mask[r][i] ? 0
-                        : format is null ? wr[i]
-                        : GroupQuantizer.Decode(format, GroupQuantizer.Encode(format, (float)wr[i], parameters[r]), parameters[r]);
+                        : format is null || parameters[r].Scale == 0 ? wr[i]
+                        : MathF.Round((float)wr[i] / parameters[r].Scale) * parameters[r].Scale;
                     var e = (wr[i] - q) / d;
                     loss += e * e / 2;
                     errors[r][i - i1] = e;
