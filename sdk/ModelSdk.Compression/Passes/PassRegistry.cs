@@ -93,9 +93,11 @@ public static class PassRegistry
         var structuralNames = Structural.SelectMany(d => d.OptionNames).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var pruningOptions = Subset(options, pruningNames.Contains);
         var otherOptions = Subset(options, n => !pruningNames.Contains(n) && !structuralNames.Contains(n));
+        var joint = JointQuantizationOption.Read(ref pruningOptions);
         var structural = CreateStructural(options);
         var pruning = CreatePruning(prune, pruningOptions);
         var quantization = Create(quantize, otherOptions);
+        if (joint) JointQuantizationOption.Apply(pruning, quantization);
         return [.. structural, .. pruning, .. quantization, .. Storage(pruning, quantization)];
     }
 
@@ -119,14 +121,17 @@ public static class PassRegistry
     }
 
     /// <summary>
-    /// The compressed 2:4 storage step, when the pipeline makes every block matrix 2:4 sparse and leaves it f32 or f16
-    /// (quantized formats keep their own dense layout).
+    /// The compressed 2:4 storage step, when the pipeline makes every block matrix 2:4 sparse and leaves it f32 or f16,
+    /// or makes it symmetric int8 by round-to-nearest (a pruned zero stays code 0; GPTQ refills the zeros, int4 has no
+    /// compressed 2:4 type: those keep their dense layout).
     /// </summary>
     private static IReadOnlyList<IModelPass> Storage(IReadOnlyList<IModelPass> pruning, IReadOnlyList<IModelPass> quantization)
     {
         if (pruning is not [PruningPass { MakesEveryLayerMatrix24: true, CompressedSparseStorage: true }]) return [];
-        var type = quantization.LastOrDefault(p => p.MatrixType is not null)?.MatrixType ?? Tensors.TensorType.F32;
-        return type is Tensors.TensorType.F32 or Tensors.TensorType.F16 ? [new Sparse24StoragePass(type)] : [];
+        var last = quantization.LastOrDefault(p => p.MatrixType is not null);
+        var type = last?.MatrixType ?? Tensors.TensorType.F32;
+        if (type is Tensors.TensorType.F32 or Tensors.TensorType.F16) return [new Sparse24StoragePass(type)];
+        return last is RtnInt8Pass && Tensors.TensorFormats.Sparse24Of(Tensors.TensorFormats.Of(type)) is not null ? [new Sparse24StoragePass(type)] : [];
     }
 
     private static IReadOnlyList<IModelPass> CreatePruning(string? prune, PassOptions options)

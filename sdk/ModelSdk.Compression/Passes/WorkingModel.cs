@@ -219,6 +219,15 @@ public sealed class WorkingModel : IDisposable
         Tensors.TensorNames.W3(layer),
     ];
 
+    /// <summary>Replaces a packed int8 matrix with at most 2 non-zero codes in every group of 4 by its compressed 2:4 form (same codes and scales).</summary>
+    public void SetSparse24(string name, TensorFormat format, PackedTensor dense)
+    {
+        var old = this[name];
+        if (old.Shape.Length != 2 || old.Shape[0] != dense.Rows || old.Shape[1] != dense.Cols)
+            throw new ArgumentException($"Tensor '{name}' is [{string.Join(", ", old.Shape)}], not [{dense.Rows}, {dense.Cols}].", nameof(dense));
+        _tensors[name] = new WorkingTensor(name, format.Type, old.Shape, TensorData.FromBytes(Sparse24Codec.Encode(format, dense)));
+    }
+
     public void Dispose() => _owner?.Dispose();
 }
 

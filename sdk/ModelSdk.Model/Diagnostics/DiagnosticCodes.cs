@@ -112,6 +112,10 @@ public static class DiagnosticCodes
         "MSDK1022", "PruneLayers names a matrix the model does not have",
         "List in PruneLayers only wq, wk, wv, wo, w1, w2, w3, layers.N with N below the model's block count, or tensor names such as layers.0.attention.wq.");
 
+    public static readonly DiagnosticCode JointQuantizationUnsupported = new(
+        "MSDK1023", "JointQuantization does not fit the pipeline",
+        "Use JointQuantization=\"true\" only with Prune=\"sparsegpt\" and Quantize=\"rtn-int8\" or \"rtn-int4\" (Symmetric, the default), and with PruneClassifier only when QuantizeClassifier is true; or remove it.");
+
     public static readonly DiagnosticCode InvalidCacheLimit = new(
         "MSDK1030", "Invalid model cache size or age limit",
         "Write ModelSdkCacheMaxSize / --max-size as bytes or with KB, MB, GB or TB (e.g. 10GB), and ModelSdkCacheMaxAge / --max-age as a number with d, h, m or s (e.g. 30d).");
@@ -153,6 +157,7 @@ public static class DiagnosticCodes
         UnknownCompressionPass, InvalidCompressionOption, GroupSizeDoesNotDivide, CalibrationDataInvalid, EvaluationDataInvalid,
         QualityGateFailed,
         InvalidSparsity, SparsityGroupDoesNotDivide, UnknownPruneLayer,
+        JointQuantizationUnsupported,
         InvalidCacheLimit,
         TorchSharpLoaderNotPatched, DistillationStudentMismatch,
         DistillationPackageMissing, DistillationPluginNotLoaded,

@@ -35,7 +35,8 @@ public enum QuantScheme
 /// </summary>
 public sealed record TensorFormat(TensorType Type, string Name, int Bits, int GroupSize, QuantScheme Scheme)
 {
-    public bool IsPacked => Scheme != QuantScheme.None;
+    /// <summary>A dense packed (quantized) layout: codes, scales (and mins) for every value. False for the 2:4 sparse types.</summary>
+    public bool IsPacked => Scheme != QuantScheme.None && !Sparse24;
 
     /// <summary>
     /// A 2:4 sparse matrix (<see cref="Bits"/>: of each stored value, fp32 or fp16): rows of a multiple of 8 values, every
@@ -45,7 +46,11 @@ public sealed record TensorFormat(TensorType Type, string Name, int Bits, int Gr
     /// [values]    rows × cols/2 values, row-major: each group's two kept values, the lower position first
     /// [positions] rows × cols/8 bytes, row-major: one nibble per group (even group in the low nibble), bits 0–1 the
     ///             position (0..3) of the group's first kept value, bits 2–3 that of its second
+    /// [scales]    int8 types only: rows × groups fp16, row-major, one per <see cref="GroupSize"/> inputs of the dense row
+    ///             (so GroupSize / 2 kept values); value = code · scale, codes −127..127
     /// </code>
+    /// The int8 types hold exactly the codes and scales of the dense <c>q8_gN</c> type of the same group size (a pruned
+    /// zero is code 0 there), so converting is lossless; their rows are whole 32-input blocks, as the dense types' are.
     /// </summary>
     public bool Sparse24 { get; init; }
 
@@ -85,9 +90,10 @@ public sealed record TensorFormat(TensorType Type, string Name, int Bits, int Gr
 
     /// <summary>
     /// Storage bits per weight, parameters included, for rows that the group size divides (q4_g32_sym: 4.5); for a
-    /// <see cref="PerRow"/> type the codes' bits (its one scale per row adds 16 / cols).
+    /// <see cref="PerRow"/> type the codes' bits (its one scale per row adds 16 / cols); for a 2:4 type half the value bits,
+    /// 1 bit of positions and the parameters.
     /// </summary>
-    public double BitsPerWeight => IsPacked && !PerRow ? 8.0 * BytesPerGroup / GroupSize : Bits;
+    public double BitsPerWeight => Sparse24 ? Bits / 2.0 + 1 + 8.0 * ParamBytesPerGroup / GroupSize : IsPacked && !PerRow ? 8.0 * BytesPerGroup / GroupSize : Bits;
 
     /// <summary>Groups in a row of <paramref name="cols"/> values (the last one possibly shorter).</summary>
     public long GroupsPerRow(long cols) => PerRow ? 1 : (cols + GroupSize - 1) / GroupSize;
@@ -103,8 +109,8 @@ public sealed record TensorFormat(TensorType Type, string Name, int Bits, int Gr
         if (Sparse24)
         {
             var length = shape[^1];
-            if (shape.Length != 2 || length % Sparse24Layout.RowMultiple != 0 || length > int.MaxValue) return null;
-            var sparseRowBytes = length / 2 * (Bits / 8) + length / 8;
+            if (shape.Length != 2 || length % Sparse24Layout.RowMultipleOf(this) != 0 || length > int.MaxValue) return null;
+            var sparseRowBytes = length / 2 * (Bits / 8) + length / 8 + GroupsPerRow(length) * ParamBytesPerGroup;
             return shape[0] > long.MaxValue / sparseRowBytes ? long.MaxValue : shape[0] * sparseRowBytes;
         }
         if (!IsPacked)
@@ -157,10 +163,13 @@ public readonly record struct PackedLayout(
 }
 
 /// <summary>Where the planes of one 2:4 sparse [rows, cols] matrix are (see <see cref="TensorFormat.Sparse24"/>), in bytes from its start.</summary>
-public readonly record struct Sparse24Layout(long Rows, long Cols, int ValueBytes)
+public readonly record struct Sparse24Layout(long Rows, long Cols, int ValueBytes, long GroupsPerRow = 0)
 {
     /// <summary>Rows are whole bytes of positions: two groups of 4.</summary>
     public const int RowMultiple = 8;
+
+    /// <summary>What a row length must be a multiple of: <see cref="RowMultiple"/>, or a whole 32-input block for the int8 types.</summary>
+    public static int RowMultipleOf(TensorFormat format) => format.Scheme == QuantScheme.None ? RowMultiple : TensorFormats.BlockSize;
 
     public long RowValueBytes => Cols / 2 * ValueBytes;
 
@@ -170,13 +179,17 @@ public readonly record struct Sparse24Layout(long Rows, long Cols, int ValueByte
 
     public long PositionsOffset(long row) => Rows * RowValueBytes + row * RowPositionBytes;
 
-    public long TotalBytes => Rows * (RowValueBytes + RowPositionBytes);
+    /// <summary>Byte offset of the fp16 scale of (row, group) (int8 types only).</summary>
+    public long ScaleOffset(long row, long group) => Rows * (RowValueBytes + RowPositionBytes) + (row * GroupsPerRow + group) * 2;
+
+    public long TotalBytes => Rows * (RowValueBytes + RowPositionBytes + GroupsPerRow * 2);
 
     public static Sparse24Layout Of(TensorFormat format, long rows, long cols)
     {
         if (!format.Sparse24) throw new InvalidOperationException($"{format.Name} is not a 2:4 sparse type.");
-        if (cols % RowMultiple != 0) throw new ArgumentException($"{format.Name} needs a row length that is a multiple of {RowMultiple}; it is {cols}.", nameof(cols));
-        return new Sparse24Layout(rows, cols, format.Bits / 8);
+        var multiple = RowMultipleOf(format);
+        if (cols % multiple != 0) throw new ArgumentException($"{format.Name} needs a row length that is a multiple of {multiple}; it is {cols}.", nameof(cols));
+        return new Sparse24Layout(rows, cols, format.Bits / 8, format.Scheme == QuantScheme.Symmetric ? format.GroupsPerRow(cols) : 0);
     }
 }
 
@@ -200,6 +213,9 @@ public static class TensorFormats
         new(TensorType.F32Sparse24, "f32_sparse24", 32, 1, QuantScheme.None) { Sparse24 = true },
         new(TensorType.F16Sparse24, "f16_sparse24", 16, 1, QuantScheme.None) { Sparse24 = true },
         new(TensorType.Q8Row, "q8_row", 8, 0, QuantScheme.Symmetric) { PerRow = true, Int8Activations = true },
+        new(TensorType.Q8G32Sparse24, "q8_g32_sparse24", 8, 32, QuantScheme.Symmetric) { Sparse24 = true },
+        new(TensorType.Q8G64Sparse24, "q8_g64_sparse24", 8, 64, QuantScheme.Symmetric) { Sparse24 = true },
+        new(TensorType.Q8G128Sparse24, "q8_g128_sparse24", 8, 128, QuantScheme.Symmetric) { Sparse24 = true },
     ];
 
     private static readonly TensorFormat[] ByType = All.OrderBy(f => (int)f.Type).ToArray();
@@ -217,5 +233,9 @@ public static class TensorFormats
 
     /// <summary>The packed type with these properties, or null (e.g. 3 bits, group 48).</summary>
     public static TensorFormat? Find(int bits, int groupSize, QuantScheme scheme)
-        => All.FirstOrDefault(f => f.Bits == bits && f.GroupSize == groupSize && f.Scheme == scheme && !f.PerRow);
+        => All.FirstOrDefault(f => f.IsPacked && !f.PerRow && f.Bits == bits && f.GroupSize == groupSize && f.Scheme == scheme);
+
+    /// <summary>The compressed 2:4 type that holds the values of a dense type exactly (f32, f16, q8_gN), or null (int4: none yet).</summary>
+    public static TensorFormat? Sparse24Of(TensorFormat dense)
+        => dense.Sparse24 ? null : All.FirstOrDefault(f => f.Sparse24 && f.Bits == dense.Bits && f.Scheme == dense.Scheme && f.GroupSize == dense.GroupSize);
 }

@@ -41,6 +41,11 @@ public enum TensorType
     /// token at run time: SmoothQuant's W8A8 (see <see cref="TensorFormat.PerRow"/>).
     /// </summary>
     Q8Row,
+
+    /// <summary>2:4 sparse int8: the kept values' <see cref="Q8G32"/> codes, their positions, and the fp16 scale per 32 inputs.</summary>
+    Q8G32Sparse24,
+    Q8G64Sparse24,
+    Q8G128Sparse24,
 }
 
 public static class TensorTypeExtensions

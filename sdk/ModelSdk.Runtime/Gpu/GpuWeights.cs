@@ -88,6 +88,9 @@ internal sealed unsafe class GpuWeights : IDisposable
     {
         static bool Ok(TensorType type) => type is TensorType.F32 or TensorType.F16;
         var unsupported = !Ok(weights.EmbeddingType) || !Ok(weights.ClassifierType) || weights.Layers.Any(l => !Ok(l.Type));
+        if (unsupported && weights.Layers.Any(l => TensorFormats.Of(l.Type).Sparse24))
+            throw new NotSupportedException(
+                $"The GPU backend runs dense f32 and f16 weights; this model's are {weights.Layers[0].Type.ToManifestName()}, compressed 2:4 matrices the CPU kernels read. Load it with Device = ModelDevice.Cpu, or compile it with SparseStorage=\"dense\" and without int8 quantization (or with f16).");
         if (unsupported)
             throw new NotSupportedException(
                 $"The GPU backend runs f32 and f16 weights; this model's are {weights.Layers[0].Type.ToManifestName()}. Load it with Device = ModelDevice.Cpu, or compile it without quantization (or with f16).");

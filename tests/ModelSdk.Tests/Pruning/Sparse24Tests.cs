@@ -16,14 +16,14 @@ public sealed unsafe class Sparse24Tests
     public static TheoryData<string, int> FormatsAndWidths()
     {
         var data = new TheoryData<string, int>();
-        foreach (var format in TensorFormats.All.Where(f => f.Sparse24))
+        foreach (var format in TensorFormats.All.Where(f => f.Sparse24 && f.Scheme == QuantScheme.None)) // int8: Q8Sparse24Tests
             foreach (var width in VectorWidths.Accelerated)
                 data.Add(format.Name, (int)width);
         return data;
     }
 
     /// <summary>A random [rows, cols] matrix pruned 2:4 by magnitude; with <paramref name="emptyGroups"/> some groups keep fewer than 2 non-zeros.</summary>
-    private static float[] SparseMatrix(int rows, int cols, int seed, bool emptyGroups = false)
+    internal static float[] SparseMatrix(int rows, int cols, int seed, bool emptyGroups = false)
     {
         var values = Random(rows * cols, seed);
         for (var r = 0; r < rows; r++)

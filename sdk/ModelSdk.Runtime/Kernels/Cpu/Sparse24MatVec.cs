@@ -12,7 +12,8 @@ namespace ModelSdk.Runtime.Kernels.Cpu;
 /// per step — each position byte indexes a table of permutation vectors that <c>vpermps</c> uses to gather the inputs of
 /// its two groups' kept values from one 8-input register, the low byte's into lanes 0–3 and the high byte's into lanes
 /// 4–7, a blend joins them, and one FMA multiplies them with 8 kept values. fp16 values are widened as in
-/// <see cref="QuantizedMatVec"/>. The scalar <see cref="Sparse24MatVecReference"/> defines the results and runs on narrower widths.
+/// <see cref="QuantizedMatVec"/>; int8 matrices go to <see cref="Q8Sparse24MatVec"/>. The scalar
+/// <see cref="Sparse24MatVecReference"/> defines the results and runs on narrower widths.
 /// </summary>
 internal static unsafe class Sparse24MatVec
 {
@@ -26,6 +27,11 @@ internal static unsafe class Sparse24MatVec
     public static void Rows(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd, bool accumulate, VectorWidth width)
     {
         if (rowStart >= rowEnd) return;
+        if (w.Bits == 8)
+        {
+            Q8Sparse24MatVec.Rows(w, x, y, rowStart, rowEnd, accumulate, width);
+            return;
+        }
         if (width < VectorWidth.V256 || !Avx2.IsSupported || !Fma.IsSupported)
         {
             Sparse24MatVecReference.Rows(w, x, y, rowStart, rowEnd, accumulate);

@@ -132,7 +132,7 @@ internal static unsafe class QuantizedMatVec
     /// bit for bit, the offset summed in another order.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float PrepareRow256(in WeightMatrix w, int row, QuantizedActivations a, float* s)
+    internal static float PrepareRow256(in WeightMatrix w, int row, QuantizedActivations a, float* s)
     {
         var groups = w.GroupsPerRow;
         if (w.GroupSize == 32) return PrepareRowG32(w, row, a, s);

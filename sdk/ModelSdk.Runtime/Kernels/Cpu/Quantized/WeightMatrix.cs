@@ -21,7 +21,14 @@ internal readonly unsafe struct WeightMatrix
         if (format.Sparse24)
         {
             IsSparse24 = true;
-            Positions = Data + Sparse24Layout.Of(format, rows, cols).PositionsOffset(0);
+            var sparse = Sparse24Layout.Of(format, rows, cols);
+            Positions = Data + sparse.PositionsOffset(0);
+            if (format.Scheme == QuantScheme.Symmetric)
+            {
+                GroupSize = format.GroupSize;
+                GroupsPerRow = (int)sparse.GroupsPerRow;
+                Scales = (ushort*)(Data + sparse.ScaleOffset(0, 0));
+            }
         }
         if (format.IsPacked)
         {
@@ -66,7 +73,7 @@ internal readonly unsafe struct WeightMatrix
     /// <summary>fp16 mins, [rows][groups] (asymmetric types only).</summary>
     public ushort* Mins { get; }
 
-    /// <summary>A 2:4 sparse matrix (<see cref="TensorFormat.Sparse24"/>): <see cref="Data"/> holds the kept values (fp32 or fp16 by <see cref="Bits"/>).</summary>
+    /// <summary>A 2:4 sparse matrix (<see cref="TensorFormat.Sparse24"/>): <see cref="Data"/> holds the kept values (fp32, fp16 or int8 codes by <see cref="Bits"/>; int8 with <see cref="Scales"/>).</summary>
     public bool IsSparse24 { get; }
 
     /// <summary>2:4 positions, [rows][cols / 8] bytes (sparse types only).</summary>
