@@ -15,7 +15,7 @@ namespace ModelSdk.Analyzers
     /// locals to their initializers.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
-    public sealed class BlockingOnGenerationAnalyzer : DiagnosticAnalyzer
+    public sealed class BlockingOnGenerationAnalyzer : ModelSdkAnalyzer
     {
         private const string StreamingMethod = "GenerateStreamingAsync";
 
@@ -27,19 +27,12 @@ namespace ModelSdk.Analyzers
             ImmutableArray.Create(DiagnosticDescriptors.BlockingOnGeneration);
 
         /// <inheritdoc/>
-        public override void Initialize(AnalysisContext context)
+        protected override void OnCompilationStart(CompilationStartAnalysisContext start, INamedTypeSymbol generatedCode)
         {
-            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-            context.EnableConcurrentExecution();
-            context.RegisterCompilationStartAction(static start =>
-            {
-                INamedTypeSymbol? generatedCode = start.Compilation.GetTypeByMetadataName("System.CodeDom.Compiler.GeneratedCodeAttribute");
-                if (generatedCode is null) return;
-                INamedTypeSymbol? runtimeModel = start.Compilation.GetTypeByMetadataName("ModelSdk.Runtime.LanguageModel");
-                var models = new ModelTypes(generatedCode, runtimeModel);
-                start.RegisterOperationAction(op => AnalyzeInvocation(op, models), OperationKind.Invocation);
-                start.RegisterOperationAction(op => AnalyzeResult(op, models), OperationKind.PropertyReference);
-            });
+            INamedTypeSymbol? runtimeModel = start.Compilation.GetTypeByMetadataName("ModelSdk.Runtime.LanguageModel");
+            var models = new ModelTypes(generatedCode, runtimeModel);
+            start.RegisterOperationAction(op => AnalyzeInvocation(op, models), OperationKind.Invocation);
+            start.RegisterOperationAction(op => AnalyzeResult(op, models), OperationKind.PropertyReference);
         }
 
         private static void AnalyzeInvocation(OperationAnalysisContext context, ModelTypes models)

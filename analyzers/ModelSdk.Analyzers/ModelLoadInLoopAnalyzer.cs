@@ -11,24 +11,17 @@ namespace ModelSdk.Analyzers
     /// in a loop's body or condition, or in a lambda that Parallel.For/ForEach runs per element.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
-    public sealed class ModelLoadInLoopAnalyzer : DiagnosticAnalyzer
+    public sealed class ModelLoadInLoopAnalyzer : ModelSdkAnalyzer
     {
         /// <inheritdoc/>
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
             ImmutableArray.Create(DiagnosticDescriptors.ModelLoadedInLoop);
 
         /// <inheritdoc/>
-        public override void Initialize(AnalysisContext context)
+        protected override void OnCompilationStart(CompilationStartAnalysisContext start, INamedTypeSymbol generatedCode)
         {
-            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-            context.EnableConcurrentExecution();
-            context.RegisterCompilationStartAction(static start =>
-            {
-                INamedTypeSymbol? generatedCode = start.Compilation.GetTypeByMetadataName("System.CodeDom.Compiler.GeneratedCodeAttribute");
-                if (generatedCode is null) return;
-                INamedTypeSymbol? parallel = start.Compilation.GetTypeByMetadataName("System.Threading.Tasks.Parallel");
-                start.RegisterOperationAction(op => Analyze(op, generatedCode, parallel), OperationKind.Invocation);
-            });
+            INamedTypeSymbol? parallel = start.Compilation.GetTypeByMetadataName("System.Threading.Tasks.Parallel");
+            start.RegisterOperationAction(op => Analyze(op, generatedCode, parallel), OperationKind.Invocation);
         }
 
         private static void Analyze(OperationAnalysisContext context, INamedTypeSymbol generatedCode, INamedTypeSymbol? parallel)

@@ -14,7 +14,7 @@ namespace ModelSdk.Analyzers
     /// A lambda inside those (e.g. <c>Lazy&lt;T&gt;</c>'s factory) may run once, and static members run once: neither is reported.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
-    public sealed class ModelLoadPerRequestAnalyzer : DiagnosticAnalyzer
+    public sealed class ModelLoadPerRequestAnalyzer : ModelSdkAnalyzer
     {
         private static readonly string[] PerRequestBaseTypes =
         [
@@ -31,20 +31,13 @@ namespace ModelSdk.Analyzers
             ImmutableArray.Create(DiagnosticDescriptors.ModelLoadedPerRequest);
 
         /// <inheritdoc/>
-        public override void Initialize(AnalysisContext context)
+        protected override void OnCompilationStart(CompilationStartAnalysisContext start, INamedTypeSymbol generatedCode)
         {
-            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-            context.EnableConcurrentExecution();
-            context.RegisterCompilationStartAction(static start =>
-            {
-                INamedTypeSymbol? generatedCode = start.Compilation.GetTypeByMetadataName("System.CodeDom.Compiler.GeneratedCodeAttribute");
-                if (generatedCode is null) return;
-                var perRequestTypes = PerRequestBaseTypes.Select(start.Compilation.GetTypeByMetadataName).Where(t => t is not null).ToImmutableArray();
-                INamedTypeSymbol? httpContext = start.Compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Http.HttpContext");
-                INamedTypeSymbol? routeBuilder = start.Compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions");
-                if (perRequestTypes.IsEmpty && httpContext is null && routeBuilder is null) return; // not a web app
-                start.RegisterOperationAction(op => Analyze(op, generatedCode, perRequestTypes!, httpContext, routeBuilder), OperationKind.Invocation);
-            });
+            var perRequestTypes = PerRequestBaseTypes.Select(start.Compilation.GetTypeByMetadataName).Where(t => t is not null).ToImmutableArray();
+            INamedTypeSymbol? httpContext = start.Compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Http.HttpContext");
+            INamedTypeSymbol? routeBuilder = start.Compilation.GetTypeByMetadataName("Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions");
+            if (perRequestTypes.IsEmpty && httpContext is null && routeBuilder is null) return; // not a web app
+            start.RegisterOperationAction(op => Analyze(op, generatedCode, perRequestTypes!, httpContext, routeBuilder), OperationKind.Invocation);
         }
 
         private static void Analyze(OperationAnalysisContext context, INamedTypeSymbol generatedCode,

@@ -13,23 +13,16 @@ namespace ModelSdk.Analyzers
     /// captured has another owner and is not reported.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
-    public sealed class ModelNotDisposedAnalyzer : DiagnosticAnalyzer
+    public sealed class ModelNotDisposedAnalyzer : ModelSdkAnalyzer
     {
         /// <inheritdoc/>
         public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
             ImmutableArray.Create(DiagnosticDescriptors.ModelNotDisposed);
 
         /// <inheritdoc/>
-        public override void Initialize(AnalysisContext context)
+        protected override void OnCompilationStart(CompilationStartAnalysisContext start, INamedTypeSymbol generatedCode)
         {
-            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-            context.EnableConcurrentExecution();
-            context.RegisterCompilationStartAction(static start =>
-            {
-                INamedTypeSymbol? generatedCode = start.Compilation.GetTypeByMetadataName("System.CodeDom.Compiler.GeneratedCodeAttribute");
-                if (generatedCode is null) return;
-                start.RegisterOperationAction(op => Analyze(op, generatedCode), OperationKind.Invocation);
-            });
+            start.RegisterOperationAction(op => Analyze(op, generatedCode), OperationKind.Invocation);
         }
 
         private static void Analyze(OperationAnalysisContext context, INamedTypeSymbol generatedCode)

@@ -10,7 +10,7 @@ namespace ModelSdk.Analyzers
     /// IAsyncEnumerable, so such a call generates nothing — usually a forgotten <c>await foreach</c>.
     /// </summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
-    public sealed class StreamingResultDiscardedAnalyzer : DiagnosticAnalyzer
+    public sealed class StreamingResultDiscardedAnalyzer : ModelSdkAnalyzer
     {
         private const string MethodName = "GenerateStreamingAsync";
 
@@ -19,18 +19,11 @@ namespace ModelSdk.Analyzers
             ImmutableArray.Create(DiagnosticDescriptors.StreamingResultDiscarded);
 
         /// <inheritdoc/>
-        public override void Initialize(AnalysisContext context)
+        protected override void OnCompilationStart(CompilationStartAnalysisContext start, INamedTypeSymbol generatedCode)
         {
-            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
-            context.EnableConcurrentExecution();
-            context.RegisterCompilationStartAction(static start =>
-            {
-                INamedTypeSymbol? generatedCode = start.Compilation.GetTypeByMetadataName("System.CodeDom.Compiler.GeneratedCodeAttribute");
-                if (generatedCode is null) return;
-                // The runtime type is matched by name so the analyzer needs no reference to the runtime.
-                INamedTypeSymbol? runtimeModel = start.Compilation.GetTypeByMetadataName("ModelSdk.Runtime.LanguageModel");
-                start.RegisterOperationAction(op => Analyze(op, generatedCode, runtimeModel), OperationKind.Invocation);
-            });
+            // The runtime type is matched by name so the analyzer needs no reference to the runtime.
+            INamedTypeSymbol? runtimeModel = start.Compilation.GetTypeByMetadataName("ModelSdk.Runtime.LanguageModel");
+            start.RegisterOperationAction(op => Analyze(op, generatedCode, runtimeModel), OperationKind.Invocation);
         }
 
         private static void Analyze(OperationAnalysisContext context, INamedTypeSymbol generatedCode, INamedTypeSymbol? runtimeModel)

@@ -21,6 +21,7 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
 {
     private readonly CancellationTokenSource _cancel = new();
     private readonly ConcurrentQueue<Action<TaskLoggingHelper>> _log = new();
+    private PassPlugins _plugins = new([], "");
 
     [Required] public ITaskItem[] Models { get; set; } = [];
 
@@ -36,6 +37,12 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
     /// <summary>The per-user cache of compiled artifacts shared by every project (relative to the project; empty: <see cref="ModelCache.DefaultDirectory"/>).</summary>
     public string? CacheDirectory { get; set; }
 
+    /// <summary>
+    /// Pass plug-ins the project's packages provide (<c>ModelSdkPassPlugin</c> items, e.g. ModelSdk.Distillation's): loaded
+    /// only when a Model item uses one of their passes (see <see cref="PassPlugins"/>).
+    /// </summary>
+    public ITaskItem[] PassPlugins { get; set; } = [];
+
     /// <summary>Design-time build: write a header-only manifest if none exists, never compile.</summary>
     public bool ManifestOnly { get; set; }
 
@@ -44,6 +51,7 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
 
     public override bool Execute()
     {
+        _plugins = new PassPlugins(PassPlugins, SdkVersion);
         var items = new List<(ITaskItem Task, ModelItem Model)>();
         foreach (var item in Models)
         {
@@ -70,9 +78,13 @@ public sealed class CompileModels : Microsoft.Build.Utilities.Task, ICancelableT
     private void Compile(ModelItem model)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(model.ArtifactPath)!);
+        // A design-time manifest comes from the checkpoint header: it never loads a plug-in (nor TorchSharp).
+        var itemPasses = model.DistillOptions is { } distill && !ManifestOnly
+            ? [.. model.Passes, DistillMetadata.Create(distill, _plugins, SdkVersion, model.ItemSpec)]
+            : model.Passes;
         var request = new CompileRequest(model.CheckpointPath, model.TokenizerPath, SdkVersion)
         {
-            Passes = model.Passes,
+            Passes = itemPasses,
             CalibrationPath = model.CalibrationPath,
             EvaluationPath = model.EvaluationPath,
         };

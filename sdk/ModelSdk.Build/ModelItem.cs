@@ -19,11 +19,14 @@ internal sealed record ModelItem(
 
     public QualityGates Gates { get; init; } = QualityGates.None;
 
+    /// <summary>The distill pass's options when the item sets <c>Distill="true"</c> (see <see cref="DistillMetadata"/>), else null.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>>? DistillOptions { get; init; }
+
     /// <summary>Metadata a user may set on a Model item besides the pass options. MSBuild's well-known metadata are not custom and never reach this check.</summary>
     private static readonly string[] OwnMetadata =
     [
         "Tokenizer", "ClassName", "Namespace", "Link", "Visible", "Prune", "Quantize", "CalibrationData", "EvaluationData",
-        QualityGates.MaxPerplexityIncreaseOption, QualityGates.MaxKlDivergenceOption,
+        QualityGates.MaxPerplexityIncreaseOption, QualityGates.MaxKlDivergenceOption, DistillMetadata.Switch,
     ];
 
     /// <summary>Every metadata name a Model item accepts: its own and every registered pass's options (GroupSize, Symmetric, ...).</summary>
@@ -37,9 +40,11 @@ internal sealed record ModelItem(
         var known = KnownMetadata;
         foreach (var name in item.CloneCustomMetadata().Keys.Cast<string>())
         {
-            if (name.StartsWith(InternalPrefix, StringComparison.Ordinal) || known.Contains(name, StringComparer.OrdinalIgnoreCase)) continue;
+            // Distill<Option> names are checked against the distill pass's options when it is created (MSDK1012).
+            if (name.StartsWith(InternalPrefix, StringComparison.Ordinal) || known.Contains(name, StringComparer.OrdinalIgnoreCase)
+                || DistillMetadata.IsDistillMetadata(name)) continue;
             throw new ModelSdkException(DiagnosticCodes.UnknownMetadata,
-                $"The Model item '{item.ItemSpec}' has metadata '{name}', which ModelSdk does not know. Valid metadata: {string.Join(", ", known)}.");
+                $"The Model item '{item.ItemSpec}' has metadata '{name}', which ModelSdk does not know. Valid metadata: {string.Join(", ", known)}, {DistillMetadata.Switch}<Option>.");
         }
 
         var checkpoint = Resolve(projectDirectory, item.ItemSpec);
@@ -79,6 +84,7 @@ internal sealed record ModelItem(
             CalibrationPath = OptionalFile(projectDirectory, item, "CalibrationData"),
             EvaluationPath = evaluation,
             Gates = gates,
+            DistillOptions = DistillMetadata.Read(item),
         };
     }
 

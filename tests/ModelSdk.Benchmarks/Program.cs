@@ -14,7 +14,8 @@ using ModelSdk.Runtime.Llama;
 //   dotnet run -c Release --project tests/ModelSdk.Benchmarks -- [--threads N] [--runc PATH] [--no-tinyllama] [--tinyllama-tokens N]
 //   ... -- --kernels       single-thread matvec throughput per vector width only
 //   ... -- --profile SECS  stories15M decode only (at --threads N), for perf record
-//   ... -- --formats       decode tok/s per weight format (f32, f16, int8, int4): kernels, stories15M, TinyLlama shape
+//   ... -- --formats       decode tok/s per weight format (f32, f16, int8, int4, W8A8): kernels, stories15M, TinyLlama shape
+//   ... -- --formats --only f32,q8_g32,q8_row   the same for the formats named
 //   ... -- --sparse        2:4 sparse vs dense decode of one block, fp32 and fp16 (SparseBenchmarks.cs)
 // Measures, in one run, kernel throughput, memory bandwidth, stories15M decode/prefill and TinyLlama-1.1B-shaped decode
 // at 1 and N threads (N = 2 by default), and prints a Markdown table with weight bytes/s relative to the measured read
@@ -30,6 +31,7 @@ var kernelsOnly = false;
 var profileSeconds = 0;
 var formats = false;
 var sparse = false;
+string[]? onlyFormats = null;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -41,6 +43,7 @@ for (var i = 0; i < args.Length; i++)
         case "--profile": profileSeconds = int.Parse(args[++i], CultureInfo.InvariantCulture); break; // stories15M decode only, for perf record
         case "--tinyllama-tokens": tinyTokens = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
         case "--formats": formats = true; break; // QuantizedBenchmarks.cs
+        case "--only": onlyFormats = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break; // with --formats: these formats only
         case "--sparse": sparse = true; break; // SparseBenchmarks.cs
         default:
             Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: [--threads N] [--runc PATH] [--no-tinyllama] [--tinyllama-tokens N]");
@@ -55,7 +58,7 @@ Console.WriteLine();
 
 if (profileSeconds > 0) return Stories.Profile(maxThreads, profileSeconds, FindRepoRoot());
 if (sparse) return SparseBenchmarks.Run();
-if (formats) return QuantizedBenchmarks.Run(maxThreads, tinyLlama, tinyTokens, FindRepoRoot());
+if (formats) return QuantizedBenchmarks.Run(maxThreads, tinyLlama, tinyTokens, FindRepoRoot(), onlyFormats);
 var rows = new List<string[]>();
 rows.AddRange(KernelBenchmarks.MatVecRows());
 if (kernelsOnly)

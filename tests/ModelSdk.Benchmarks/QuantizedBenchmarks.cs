@@ -28,13 +28,26 @@ internal static unsafe class QuantizedBenchmarks
         (TensorType.Q4G32Sym, "rtn-int4", []),
         (TensorType.Q4G32Asym, "rtn-int4", [("Symmetric", "false")]),
         (TensorType.Q4G128Sym, "rtn-int4", [("GroupSize", "128")]),
+        // W8A8 (int8 activations per token): smoothing changes the values, not the speed, so the benchmark needs no calibration text.
+        (TensorType.Q8Row, "smoothquant-w8a8", [("SmoothInputs", "none")]),
     ];
 
-    public static int Run(int maxThreads, bool tinyLlama, int tinyTokens, string repo)
+    /// <summary>Measures every format, or those <paramref name="only"/> names (<c>--only</c>, manifest names, e.g. <c>f32,q8_g32,q8_row</c>).</summary>
+    public static int Run(int maxThreads, bool tinyLlama, int tinyTokens, string repo, IReadOnlyCollection<string>? only = null)
     {
+        var selected = Formats;
+        if (only is { Count: > 0 })
+        {
+            selected = Formats.Where(f => only.Contains(f.Type.ToManifestName())).ToArray();
+            if (selected.Length != only.Count)
+            {
+                Console.Error.WriteLine($"--only: unknown format in '{string.Join(",", only)}'; the formats are {string.Join(", ", Formats.Select(f => f.Type.ToManifestName()))}.");
+                return 2;
+            }
+        }
         int[] threadCounts = maxThreads == 1 ? [1] : [1, maxThreads];
         var rows = new List<string[]>();
-        rows.AddRange(KernelRows());
+        rows.AddRange(KernelRows(selected));
         var bandwidth = new Dictionary<int, double>();
         foreach (var t in threadCounts)
         {
@@ -46,7 +59,7 @@ internal static unsafe class QuantizedBenchmarks
         var temp = Directory.CreateTempSubdirectory("modelsdk-bench-formats-");
         try
         {
-            foreach (var (type, quantize, options) in Formats)
+            foreach (var (type, quantize, options) in selected)
             {
                 var artifact = Path.Combine(temp.FullName, $"stories15M-{type.ToManifestName()}.msdk");
                 var passes = PassRegistry.Create(quantize, new PassOptions(options.Select(o => new KeyValuePair<string, string>(o.Item1, o.Item2))));
@@ -75,7 +88,7 @@ internal static unsafe class QuantizedBenchmarks
                 Dim = 2048, HiddenDim = 5632, Layers = 22, Heads = 32, KvHeads = 4, VocabSize = 32000, ContextLength = 2048,
                 SharedClassifier = false,
             };
-            foreach (var (type, _, _) in Formats)
+            foreach (var (type, _, _) in selected)
             {
                 var watch = Stopwatch.StartNew();
                 using LlamaWeights weights = type == TensorType.F32 ? NativeLlamaWeights.Random(config, seed: 42) : new PackedRandomWeights(config, type, seed: 42);
@@ -100,12 +113,12 @@ internal static unsafe class QuantizedBenchmarks
     }
 
     /// <summary>Single-thread fused dequantize-matvec throughput (weight bytes read per second) for each format and width.</summary>
-    private static List<string[]> KernelRows()
+    private static List<string[]> KernelRows((TensorType Type, string Quantize, (string, string)[] Options)[] formats)
     {
         var table = new List<string[]>();
         (int Rows, int Cols)[] shapes = [(32000, 288), (5632, 2048)];
         foreach (var (rows, cols) in shapes)
-        foreach (var (type, _, _) in Formats)
+        foreach (var (type, _, _) in formats)
         {
             var bytes = Pack(type, RandomValues(rows, cols, (ulong)cols), rows, cols);
             var data = (byte*)NativeMemory.AlignedAlloc((nuint)bytes.Length, 64);
@@ -118,11 +131,15 @@ internal static unsafe class QuantizedBenchmarks
                 var w = new WeightMatrix(type, data, rows, cols);
                 var repeats = (int)Math.Clamp(2_000_000_000L / bytes.Length, 3, 20000);
                 var results = new List<string>();
+                // At V512, int4 and W8A8 each have a 512-bit and an AVX2 kernel: measure both (the default is marked).
+                var format = TensorFormats.Of(type);
+                var twoKernels = format.Bits == 4 || format.Int8Activations;
                 var variants = VectorWidths.Accelerated.Where(v => v is VectorWidth.V512 or VectorWidth.V256)
-                    .SelectMany(v => v == VectorWidth.V512 && TensorFormats.Of(type).Bits == 4 ? new[] { (v, true), (v, false) } : [(v, false)]);
-                foreach (var (width, int4Uses512) in variants)
+                    .SelectMany(v => v == VectorWidth.V512 && twoKernels ? new[] { (v, true), (v, false) } : [(v, false)]);
+                foreach (var (width, uses512) in variants)
                 {
-                    QuantizedMatVec.Int4Uses512 = int4Uses512;
+                    QuantizedMatVec.Int4Uses512 = format.Bits == 4 && uses512;
+                    Int8MatVec.Uses512 = format.Int8Activations && uses512;
                     for (var i = 0; i < Math.Min(repeats, 20); i++) QuantizedMatVec.Rows(w, x, y, 0, rows, false, width);
                     var best = double.MaxValue;
                     for (var round = 0; round < 3; round++)
@@ -131,10 +148,13 @@ internal static unsafe class QuantizedBenchmarks
                         for (var i = 0; i < repeats; i++) QuantizedMatVec.Rows(w, x, y, 0, rows, false, width);
                         best = Math.Min(best, watch.Elapsed.TotalSeconds / repeats);
                     }
-                    var label = TensorFormats.Of(type).Bits == 4 && width == VectorWidth.V512 ? (int4Uses512 ? "V512 (512-bit kernel)" : "V512 (AVX2 kernel, default)") : width.ToString();
+                    var label = twoKernels && width == VectorWidth.V512
+                        ? $"V512 ({(uses512 ? "512-bit" : "AVX2")} kernel{(uses512 ? "" : ", default")})"
+                        : width.ToString();
                     results.Add($"{label} {bytes.Length / best / 1e9:F1} GB/s = {(double)rows * cols / best / 1e9:F1} Gweights/s");
                 }
                 QuantizedMatVec.Int4Uses512 = false;
+                Int8MatVec.Uses512 = false;
                 table.Add([$"fused matvec {rows}x{cols} ({bytes.Length / 1e6:F1} MB)", "1", type.ToManifestName(), string.Join("; ", results), "", ""]);
             }
             finally

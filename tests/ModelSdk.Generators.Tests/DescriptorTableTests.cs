@@ -77,7 +77,8 @@ public sealed partial class DescriptorTableTests
         var fixes = typeof(AddUsingCodeFixProvider).Assembly.GetTypes()
             .Where(t => !t.IsAbstract && typeof(CodeFixProvider).IsAssignableFrom(t)).ToArray();
         Assert.NotEmpty(fixes);
-        var tests = File.ReadAllText(Path.Combine(RepoRoot, "tests", "ModelSdk.Generators.Tests", "CodeFixTests.cs"));
+        // CodeFixTests.cs and the files of fixes with tests of their own (UseAwaitCodeFixTests.cs).
+        var tests = string.Concat(Directory.GetFiles(Path.Combine(RepoRoot, "tests", "ModelSdk.Generators.Tests"), "*CodeFixTests.cs").Select(File.ReadAllText));
         foreach (var type in fixes)
         {
             var fix = (CodeFixProvider)Activator.CreateInstance(type)!;

@@ -13,14 +13,6 @@ public sealed class QuantizationBuildTests(PackedSdk sdk)
 {
     private const string Compiling = "ModelSdk: compiling";
 
-    private static void Edit(Scenario scenario, string from, string to)
-    {
-        var project = scenario.PathOf("App.csproj");
-        var text = File.ReadAllText(project);
-        Assert.Contains(from, text);
-        File.WriteAllText(project, text.Replace(from, to));
-    }
-
     [Fact]
     public void QuantizedBuild_ReportsQuality_TheAppRunsIt_AndOptionsInvalidateTheCache()
     {
@@ -43,8 +35,8 @@ public sealed class QuantizationBuildTests(PackedSdk sdk)
         Assert.DoesNotContain(Compiling, again.Output);
 
         // Another option: exactly this model is compressed again.
-        Edit(scenario, "Quantize=\"rtn-int8\"", "Quantize=\"rtn-int4\" Symmetric=\"false\" GroupSize=\"64\"");
-        Edit(scenario, "MaxPerplexityIncrease=\"2%\"", "MaxPerplexityIncrease=\"25%\"");
+        scenario.EditProject("Quantize=\"rtn-int8\"", "Quantize=\"rtn-int4\" Symmetric=\"false\" GroupSize=\"64\"");
+        scenario.EditProject("MaxPerplexityIncrease=\"2%\"", "MaxPerplexityIncrease=\"25%\"");
         var changed = scenario.Build();
         Assert.True(changed.ExitCode == 0, changed.ToString());
         Assert.Contains(Compiling, changed.Output);
@@ -55,8 +47,8 @@ public sealed class QuantizationBuildTests(PackedSdk sdk)
     public void FailingGate_IsMsdk1016_AndLeavesNoArtifact()
     {
         var scenario = sdk.CreateScenario("Quantized");
-        Edit(scenario, "Quantize=\"rtn-int8\"", "Quantize=\"rtn-int4\"");
-        Edit(scenario, "MaxPerplexityIncrease=\"2%\"", "MaxPerplexityIncrease=\"0.1%\"");
+        scenario.EditProject("Quantize=\"rtn-int8\"", "Quantize=\"rtn-int4\"");
+        scenario.EditProject("MaxPerplexityIncrease=\"2%\"", "MaxPerplexityIncrease=\"0.1%\"");
         var build = scenario.Build();
         Assert.NotEqual(0, build.ExitCode);
         Assert.Matches(@"App\.csproj\(7,\d+\): ModelSdk error MSDK1016: Stories15M \(q4_g32_sym, rtn-int4\): perplexity [0-9.]+ is [0-9.]+% above the uncompressed", build.Output);
@@ -72,7 +64,7 @@ public sealed class QuantizationBuildTests(PackedSdk sdk)
     public void BadCompressionSettings_AreBuildErrorsWithCodeAndLine(string from, string to, string code)
     {
         var scenario = sdk.CreateScenario("Quantized");
-        Edit(scenario, from, to);
+        scenario.EditProject(from, to);
         var build = scenario.Build();
         Assert.NotEqual(0, build.ExitCode);
         Assert.Matches($@"App\.csproj\(7,\d+\): ModelSdk error {code}: .+", build.Output);

@@ -309,6 +309,18 @@ public sealed unsafe class CalibrationForward
         return sum;
     }
 
+    /// <summary>Max |x| over tokens, per channel (SmoothQuant's activation range).</summary>
+    public double[] MaxAbs(Activations x)
+    {
+        var max = new double[x.Width];
+        for (var t = 0; t < x.Tokens; t++)
+        {
+            var row = x.Row(t);
+            for (var i = 0; i < row.Length; i++) max[i] = Math.Max(max[i], Math.Abs(row[i]));
+        }
+        return max;
+    }
+
     /// <summary>Runs <paramref name="body"/>(firstToken, endToken) once per sequence, on up to <see cref="Threads"/> threads.</summary>
     public void ForEachSequence(Action<int, int> body)
         => Parallel.For(0, Sequences.Count, Options(), s => body(_offsets[s], _offsets[s + 1]));

@@ -36,6 +36,13 @@ public interface IModelPass
     /// </summary>
     void Validate(LlamaConfig config);
 
+    /// <summary>
+    /// The shape of the model this pass produces from one of shape <paramref name="input"/> (known from the checkpoint
+    /// header, so the manifest and the generated class are right before any work). Only passes that change the
+    /// architecture (drop-layers) override it; every later pass is validated against the shape it returns.
+    /// </summary>
+    LlamaConfig OutputConfig(LlamaConfig input) => input;
+
     /// <summary>Transforms <paramref name="model"/> in place. Report progress through <paramref name="context"/> and honour its cancellation token.</summary>
     void Run(WorkingModel model, PassContext context);
 }

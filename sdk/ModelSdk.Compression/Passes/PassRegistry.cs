@@ -1,5 +1,6 @@
 using ModelSdk.Compression.Passes.Pruning;
 using ModelSdk.Compression.Passes.Quantization;
+using ModelSdk.Compression.Passes.Structural;
 using ModelSdk.Diagnostics;
 
 namespace ModelSdk.Compression.Passes;
@@ -22,6 +23,7 @@ public static class PassRegistry
         GptqInt8Pass.Descriptor,
         GptqInt4Pass.Descriptor,
         AwqPass.Descriptor,
+        SmoothQuantPass.Descriptor,
     ];
 
     /// <summary>The pruning passes: <c>Prune="..."</c> (and <c>--prune</c>) picks one; it runs before the quantization pass.</summary>
@@ -32,6 +34,17 @@ public static class PassRegistry
         SparseGptPass.Descriptor,
     ];
 
+    /// <summary>
+    /// The passes that change the architecture, chosen by their options rather than by a name (<c>DropLayers="1"</c>,
+    /// <c>LowRankRatio="0.5"</c>): they run first, in this order, so pruning and quantization see the final shape
+    /// (drop-layers first: factorizing or quantizing a block that is then dropped would be wasted work).
+    /// </summary>
+    public static IReadOnlyList<PassDescriptor> Structural { get; } =
+    [
+        DropLayersPass.Descriptor,
+        LowRankPass.Descriptor,
+    ];
+
     /// <summary>Valid <c>Prune</c> values, <see cref="None"/> first.</summary>
     public static IReadOnlyList<string> PruningNames => [None, .. Pruning.Select(d => d.Name)];
 
@@ -39,7 +52,7 @@ public static class PassRegistry
     public static IReadOnlyList<string> Names => [None, .. All.Select(d => d.Name)];
 
     /// <summary>Every option name some pass reads (the Model item metadata they correspond to).</summary>
-    public static IReadOnlyList<string> OptionNames => All.Concat(Pruning).SelectMany(d => d.OptionNames).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
+    public static IReadOnlyList<string> OptionNames => All.Concat(Pruning).Concat(Structural).SelectMany(d => d.OptionNames).Distinct(StringComparer.OrdinalIgnoreCase).ToArray();
 
     public static PassDescriptor? Find(string name) => All.FirstOrDefault(d => string.Equals(d.Name, name, StringComparison.OrdinalIgnoreCase));
 
@@ -69,18 +82,40 @@ public static class PassRegistry
     }
 
     /// <summary>
-    /// The pipeline a Model item declares, in the order it runs: the <c>Prune</c> pass (if any), then the <c>Quantize</c>
-    /// pass (if any), each reading its own options from <paramref name="options"/>. Pruning options without <c>Prune</c>
-    /// (or quantization options without <c>Quantize</c>) are MSDK1012; unknown names MSDK1011.
+    /// The pipeline a Model item declares, in the order it runs: the <see cref="Structural"/> passes whose options are set,
+    /// then the <c>Prune</c> pass (if any), then the <c>Quantize</c> pass (if any), each reading its own options from
+    /// <paramref name="options"/>. Pruning options without <c>Prune</c> (or quantization options without <c>Quantize</c>)
+    /// are MSDK1012; unknown names MSDK1011.
     /// </summary>
     public static IReadOnlyList<IModelPass> CreatePipeline(string? prune, string? quantize, PassOptions options)
     {
         var pruningNames = Pruning.SelectMany(d => d.OptionNames).ToHashSet(StringComparer.OrdinalIgnoreCase);
-        var pruningOptions = new PassOptions(options.Names.Where(pruningNames.Contains).Select(n => new KeyValuePair<string, string>(n, options.GetString(n)!)));
-        var otherOptions = new PassOptions(options.Names.Where(n => !pruningNames.Contains(n)).Select(n => new KeyValuePair<string, string>(n, options.GetString(n)!)));
+        var structuralNames = Structural.SelectMany(d => d.OptionNames).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var pruningOptions = Subset(options, pruningNames.Contains);
+        var otherOptions = Subset(options, n => !pruningNames.Contains(n) && !structuralNames.Contains(n));
+        var structural = CreateStructural(options);
         var pruning = CreatePruning(prune, pruningOptions);
         var quantization = Create(quantize, otherOptions);
-        return [.. pruning, .. quantization, .. Storage(pruning, quantization)];
+        return [.. structural, .. pruning, .. quantization, .. Storage(pruning, quantization)];
+    }
+
+    private static PassOptions Subset(PassOptions options, Func<string, bool> include)
+        => new(options.Names.Where(include).Select(n => new KeyValuePair<string, string>(n, options.GetString(n)!)));
+
+    /// <summary>Each structural pass at least one of whose options is set, created from its options, in <see cref="Structural"/> order.</summary>
+    private static IReadOnlyList<IModelPass> CreateStructural(PassOptions options)
+    {
+        var passes = new List<IModelPass>();
+        foreach (var descriptor in Structural)
+        {
+            var own = Subset(options, n => descriptor.OptionNames.Contains(n, StringComparer.OrdinalIgnoreCase));
+            if (!own.Names.Any()) continue;
+            passes.Add(descriptor.Create(own));
+            if (own.Unread.FirstOrDefault() is { } unused)
+                throw new ModelSdkException(DiagnosticCodes.InvalidCompressionOption,
+                    $"{unused} does not apply to {descriptor.Name}, whose options are {string.Join(", ", descriptor.OptionNames)}.");
+        }
+        return passes;
     }
 
     /// <summary>

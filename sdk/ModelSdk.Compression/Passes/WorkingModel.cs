@@ -35,7 +35,8 @@ public sealed class WorkingModel : IDisposable
     public static WorkingModel FromImported(ImportedModel imported, bool ownsImport = false)
         => new(imported.Config, imported.Tensors.Select(t => new WorkingTensor(t.Name, t.Type, t.Shape, t.Data)), ownsImport ? imported : null);
 
-    public LlamaConfig Config { get; }
+    /// <summary>The architecture; only <see cref="KeepLayers"/> changes it (the block count).</summary>
+    public LlamaConfig Config { get; private set; }
 
     /// <summary>Every tensor's name, in artifact order.</summary>
     public IReadOnlyList<string> TensorNames => _order;
@@ -143,6 +144,81 @@ public sealed class WorkingModel : IDisposable
         _tensors[name] = new WorkingTensor(name, format.Type, old.Shape, TensorData.FromBytes(Sparse24Codec.Encode(format, values, old.Rows, old.Cols)));
     }
 
+    /// <summary>
+    /// Replaces a [rows, cols] matrix by the low-rank product of <paramref name="factors"/>: stored as its dense fp32 product
+    /// (the runtime's formats have no factored matrix), with the factors kept alongside for later passes (distillation
+    /// trains them, so the product keeps its rank). A pass that sets the tensor again drops them.
+    /// </summary>
+    public void SetLowRank(string name, Structural.LowRankFactors factors)
+    {
+        var old = this[name];
+        if (old.Shape.Length != 2 || old.Rows != factors.Rows || old.Cols != factors.Cols)
+            throw new ArgumentException($"Tensor '{name}' is [{string.Join(", ", old.Shape)}], not [{factors.Rows}, {factors.Cols}].", nameof(factors));
+        _tensors[name] = new WorkingTensor(name, TensorType.F32, old.Shape, TensorData.FromFloats(factors.Product())) { LowRank = factors };
+    }
+
+    /// <summary>
+    /// Keeps only the blocks <paramref name="layers"/> (distinct, ascending) and numbers them 0, 1, ... in that order:
+    /// their tensors keep their values and formats under the new names, the other blocks' tensors are gone, and
+    /// <see cref="Config"/> gets the new block count. Depth pruning; everything downstream (artifact, manifest, generated
+    /// class, runtime) reads the block count from the config.
+    /// </summary>
+    public void KeepLayers(IReadOnlyList<int> layers)
+    {
+        if (layers.Count == 0) throw new ArgumentException("At least one block must stay.", nameof(layers));
+        for (var i = 0; i < layers.Count; i++)
+            if (layers[i] < 0 || layers[i] >= Config.Layers || (i > 0 && layers[i] <= layers[i - 1]))
+                throw new ArgumentException($"Blocks to keep must be distinct, ascending and below {Config.Layers}: {string.Join(", ", layers)}.", nameof(layers));
+        var renamed = new Dictionary<string, string>(StringComparer.Ordinal); // old name -> new name of every kept block tensor
+        var blockTensors = new HashSet<string>(StringComparer.Ordinal);
+        for (var layer = 0; layer < Config.Layers; layer++)
+        {
+            var index = IndexOf(layers, layer);
+            foreach (var (oldName, newName) in BlockTensorNames(layer).Zip(BlockTensorNames(Math.Max(index, 0))))
+            {
+                blockTensors.Add(oldName);
+                if (index >= 0) renamed[oldName] = newName;
+            }
+        }
+        var order = new List<string>();
+        var tensors = new Dictionary<string, WorkingTensor>(StringComparer.Ordinal);
+        foreach (var name in _order)
+        {
+            if (!blockTensors.Contains(name))
+            {
+                order.Add(name);
+                tensors[name] = _tensors[name];
+            }
+            else if (renamed.TryGetValue(name, out var newName))
+            {
+                order.Add(newName);
+                tensors[newName] = _tensors[name] with { Name = newName };
+            }
+        }
+        // Kept tensors stay where they were relative to each other and kept blocks are ascending, so the renumbered order
+        // is the canonical one for the smaller model (llama2.c's: each kind for every block in turn).
+        _order.Clear();
+        _order.AddRange(order);
+        _tensors.Clear();
+        foreach (var (name, tensor) in tensors) _tensors[name] = tensor;
+        Config = Config with { Layers = layers.Count };
+    }
+
+    private static int IndexOf(IReadOnlyList<int> list, int value)
+    {
+        for (var i = 0; i < list.Count; i++)
+            if (list[i] == value) return i;
+        return -1;
+    }
+
+    /// <summary>The nine tensors of block <paramref name="layer"/>.</summary>
+    private static IEnumerable<string> BlockTensorNames(int layer) =>
+    [
+        Tensors.TensorNames.AttentionNorm(layer), Tensors.TensorNames.Wq(layer), Tensors.TensorNames.Wk(layer), Tensors.TensorNames.Wv(layer),
+        Tensors.TensorNames.Wo(layer), Tensors.TensorNames.FfnNorm(layer), Tensors.TensorNames.W1(layer), Tensors.TensorNames.W2(layer),
+        Tensors.TensorNames.W3(layer),
+    ];
+
     public void Dispose() => _owner?.Dispose();
 }
 
@@ -151,6 +227,9 @@ public sealed record WorkingTensor(string Name, TensorType Type, long[] Shape, T
 {
     /// <summary>The packed matrix when <see cref="Type"/> is a quantized type.</summary>
     public PackedTensor? Packed { get; init; }
+
+    /// <summary>The factors when the low-rank pass made this matrix (its data is then their product).</summary>
+    public Structural.LowRankFactors? LowRank { get; init; }
 
     public long ElementCount => Shape.Aggregate(1L, (n, d) => n * d);
 

@@ -58,12 +58,12 @@ public static class ModelCompiler
         if (tokenizer.PieceCount != config.VocabSize)
             throw new ModelSdkException(DiagnosticCodes.TokenizerVocabularyMismatch,
                 $"The tokenizer has {tokenizer.PieceCount} pieces but the model's vocab_size is {config.VocabSize}.", request.TokenizerPath);
-        ValidatePasses(request, config);
+        var output = ValidatePasses(request, config);
 
         return new ArtifactManifest
         {
             Name = Path.GetFileNameWithoutExtension(request.CheckpointPath),
-            Config = config,
+            Config = output,
             WeightFormat = WeightFormat(request.Passes).ToManifestName(),
             Tokenizer = new TokenizerInfo { VocabSize = tokenizer.PieceCount, BosId = tokenizer.BosId, EosId = tokenizer.EosId },
             Provenance = new Provenance
@@ -109,6 +109,8 @@ public static class ModelCompiler
             var actual = model[TensorNames.Wq(0)].Type.ToManifestName();
             if (actual != manifest.WeightFormat)
                 throw new InvalidOperationException($"The passes announced weight format {manifest.WeightFormat} but produced {actual}.");
+            if (model.Config != manifest.Config)
+                throw new InvalidOperationException($"The passes announced a model of {manifest.Config.Layers} blocks but produced {model.Config.Layers}.");
 
             if (request.EvaluationPath is { } evaluationPath && options.Evaluate is { } evaluate)
             {
@@ -119,7 +121,8 @@ public static class ModelCompiler
                 try
                 {
                     Writer(model, manifest.Tokenizer.Blob, tokenizerBytes).Write(compressedTemp, manifest);
-                    var fp32 = manifest with { WeightFormat = TensorType.F32.ToManifestName(), Provenance = manifest.Provenance with { Passes = [] } };
+                    // The reference is the import as it is: its shape, not the one passes such as drop-layers gave the result.
+                    var fp32 = manifest with { Config = imported.Config, WeightFormat = TensorType.F32.ToManifestName(), Provenance = manifest.Provenance with { Passes = [] } };
                     Writer(WorkingModel.FromImported(imported), manifest.Tokenizer.Blob, tokenizerBytes).Write(referenceTemp, fp32);
                     manifest = manifest with { Metrics = evaluate(compressedTemp, referenceTemp, evaluationPath) };
                 }
@@ -152,9 +155,14 @@ public static class ModelCompiler
     public static TensorType WeightFormat(IReadOnlyList<IModelPass> passes)
         => passes.LastOrDefault(p => p.MatrixType is not null)?.MatrixType ?? TensorType.F32;
 
-    private static void ValidatePasses(CompileRequest request, LlamaConfig config)
+    /// <summary>Validates each pass against the shape the passes before it produce; returns the final shape.</summary>
+    private static LlamaConfig ValidatePasses(CompileRequest request, LlamaConfig config)
     {
-        foreach (var pass in request.Passes) pass.Validate(config);
+        foreach (var pass in request.Passes)
+        {
+            pass.Validate(config);
+            config = pass.OutputConfig(config);
+        }
         var needsCalibration = request.Passes.FirstOrDefault(p => p.NeedsCalibration);
         if (request.CalibrationPath is { } calibration)
         {
@@ -170,6 +178,7 @@ public static class ModelCompiler
                 $"{needsCalibration.Name} needs calibration data: set CalibrationData (or --calibration) to a text file.");
         }
         if (request.EvaluationPath is { } evaluation) CheckText(evaluation, DiagnosticCodes.EvaluationDataInvalid, "evaluation");
+        return config;
     }
 
     private static void CheckText(string path, DiagnosticCode code, string what)

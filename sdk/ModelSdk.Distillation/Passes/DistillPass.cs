@@ -14,8 +14,9 @@ namespace ModelSdk.Distillation.Passes;
 /// <summary>
 /// <c>distill</c>: logit distillation of the model as the earlier passes left it (the student) against the uncompressed
 /// model (the teacher) on the training text (the calibration data). Trains what the student's formats store exactly —
-/// fp32/fp16 values, and the group scales (and minimums) of quantized matrices with their integer codes fixed — and writes
-/// it back in the same formats, so the artifact runs on the same kernels. The manifest records the teacher's and the
+/// fp32/fp16 values, the group scales (and minimums) of quantized matrices with their integer codes fixed, and the two
+/// factors of low-rank matrices — and writes it back in the same formats, so the artifact runs on the same kernels. The
+/// student may have fewer blocks than the teacher (drop-layers). The manifest records the teacher's and the
 /// training tokens' hashes, the steps and the first and final loss.
 /// </summary>
 public sealed class DistillPass(DistillationSettings settings) : IModelPass
@@ -74,9 +75,11 @@ public sealed class DistillPass(DistillationSettings settings) : IModelPass
     public void Run(WorkingModel model, PassContext context)
     {
         var reference = context.Reference;
-        if (reference.Config != model.Config)
+        // Logits are matched position by position, so only what they depend on must agree; a student with fewer blocks
+        // (drop-layers) is fine: each block starts from the teacher's weights of the block it kept.
+        if (reference.Config with { Layers = model.Config.Layers } != model.Config)
             throw new ModelSdkException(DiagnosticCodes.DistillationStudentMismatch,
-                "distill needs a student of the teacher's shape (the same layers, dimensions and vocabulary).");
+                "distill needs a student of the teacher's width, heads and vocabulary (its block count may be smaller).");
         var data = new TokenWindows(context.Calibration.Sequences, Settings.SequenceLength, Settings.Seed);
         TorchSharp.torch.manual_seed(Settings.Seed);
         using var teacher = new TorchLlama(reference, trainable: false);

@@ -21,7 +21,7 @@ public sealed class GroupScaledWeight : StudentWeight
     public GroupScaledWeight(string name, PackedTensor packed, bool trainable) : base(name)
     {
         _packed = packed;
-        int rows = packed.Rows, cols = packed.Cols, groups = packed.GroupsPerRow, groupSize = packed.Format.GroupSize;
+        int rows = packed.Rows, cols = packed.Cols, groups = packed.GroupsPerRow, groupSize = packed.Layout.GroupSize;
         var asymmetric = packed.Format.Scheme == QuantScheme.Asymmetric;
         var codes = new float[(long)rows * cols];
         var scales = new float[rows * groups];
@@ -60,12 +60,12 @@ public sealed class GroupScaledWeight : StudentWeight
         var mins = _mins?.detach().data<float>().ToArray();
         var result = new PackedTensor(_packed.Format, _packed.Rows, _packed.Cols);
         _packed.Data.CopyTo(result.Data, 0);
-        var codes = new int[_packed.Format.GroupSize];
+        var codes = new int[_packed.Layout.GroupSize];
         for (var r = 0; r < _packed.Rows; r++)
             for (var g = 0; g < _packed.GroupsPerRow; g++)
             {
                 var length = _packed.GroupLength(g);
-                for (var i = 0; i < length; i++) codes[i] = _packed.GetCode(r, g * _packed.Format.GroupSize + i);
+                for (var i = 0; i < length; i++) codes[i] = _packed.GetCode(r, g * _packed.Layout.GroupSize + i);
                 var at = r * _packed.GroupsPerRow + g;
                 result.SetGroup(r, g, codes.AsSpan(0, length), new GroupParams(scales[at], mins?[at] ?? 0f));
             }

@@ -25,11 +25,17 @@ public abstract class StudentWeight : IDisposable
     /// <summary>Writes the trained parameters into <paramref name="model"/>'s tensor of the same name, in its format.</summary>
     public abstract void ExportTo(WorkingModel model);
 
-    /// <summary>The weight for a working model's tensor: packed ones train their group parameters, fp32/fp16 ones their values.</summary>
+    /// <summary>
+    /// The weight for a working model's tensor: packed ones train their group parameters, low-rank ones their two factors,
+    /// fp32/fp16 ones their values.
+    /// </summary>
     public static StudentWeight From(WorkingModel model, string name, bool trainable)
-        => model[name].Packed is { } packed
-            ? new GroupScaledWeight(name, packed, trainable)
-            : new DenseWeight(name, model[name].Type, model[name].Shape, model.GetFloats(name), trainable);
+        => model[name] switch
+        {
+            { Packed: { } packed } => new GroupScaledWeight(name, packed, trainable),
+            { LowRank: { } factors } => new LowRankWeight(name, factors, trainable),
+            var tensor => new DenseWeight(name, tensor.Type, tensor.Shape, model.GetFloats(name), trainable),
+        };
 
     public abstract void Dispose();
 }

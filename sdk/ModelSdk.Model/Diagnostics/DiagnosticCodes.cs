@@ -122,7 +122,23 @@ public static class DiagnosticCodes
 
     public static readonly DiagnosticCode DistillationStudentMismatch = new(
         "MSDK1051", "The student does not fit the teacher",
-        "Distillation trains a student of the teacher's architecture and vocabulary: put distill after passes that keep the model's shape, or use a pass that distills its own student (drop-layers, low-rank).");
+        "Distillation trains a student of the teacher's width, heads and vocabulary (its block count may be smaller, as drop-layers makes it): put distill after passes that keep those.");
+
+    public static readonly DiagnosticCode InvalidDropLayers = new(
+        "MSDK1052", "DropLayers does not fit the model",
+        "Drop fewer blocks than the model has (DropLayers=\"1\" drops the most redundant one), or list existing blocks by index (DropLayers=\"layers.3,layers.4\", 0 to the block count minus one), each once.");
+
+    public static readonly DiagnosticCode InvalidLowRankTarget = new(
+        "MSDK1053", "Low-rank factorization does not fit the model",
+        "List in LowRankLayers only wq, wk, wv, wo, w1, w2, w3, layers.N or tensor names of blocks the model has, and choose a LowRankRatio or LowRankEnergy that keeps at least rank 1.");
+
+    public static readonly DiagnosticCode DistillationPackageMissing = new(
+        "MSDK1060", "Distill is set but the ModelSdk.Distillation package is not referenced",
+        "Add the ModelSdk.Distillation package (the same version as ModelSdk.Sdk) with a PackageReference, or remove Distill from the Model item.");
+
+    public static readonly DiagnosticCode DistillationPluginNotLoaded = new(
+        "MSDK1061", "The distillation plug-in could not be loaded",
+        "Restore again (dotnet restore) so ModelSdk.Distillation, TorchSharp and the LibTorch package of this OS are in the NuGet package folder, and use the ModelSdk.Distillation version that matches ModelSdk.Sdk.");
 
     public static readonly DiagnosticCode CudaDeviceNotAvailable = new(
         "MSDK2005", "CUDA device not available",
@@ -139,5 +155,7 @@ public static class DiagnosticCodes
         InvalidSparsity, SparsityGroupDoesNotDivide, UnknownPruneLayer,
         InvalidCacheLimit,
         TorchSharpLoaderNotPatched, DistillationStudentMismatch,
+        DistillationPackageMissing, DistillationPluginNotLoaded,
+        InvalidDropLayers, InvalidLowRankTarget,
     ];
 }

@@ -15,7 +15,8 @@ public readonly record struct GroupParams(float Scale, float Min = 0f)
 /// quantize column by column with error feedback use <see cref="FindParams"/> once per group, then
 /// <see cref="Encode"/>/<see cref="Decode"/> per value — <see cref="Decode"/> is exactly what the kernels compute.
 /// <list type="bullet">
-/// <item>int8 symmetric (ggml Q8_0): scale = max|x| / 127, code = round(x / scale) (half away from zero) in −127..127.</item>
+/// <item>int8 symmetric (ggml Q8_0): scale = max|x| / 127, code = round(x / scale) (half away from zero) in −127..127;
+/// the per-row type (q8_row) is the same rule with the whole row as the group.</item>
 /// <item>int4 symmetric (ggml Q4_0): m = the value of largest magnitude, scale = m / −8, code = min(15, ⌊x / scale + 8.5⌋);
 /// value = (code − 8) · scale. The largest magnitude lands exactly on code 0.</item>
 /// <item>int4 asymmetric (ggml Q4_1): scale = (max − min) / 15, code = min(15, ⌊(x − min) / scale + 0.5⌋); value = code · scale + min.</item>
@@ -152,7 +153,7 @@ public static class GroupQuantizer
     private static (float Scale, float Min) RawParams(TensorFormat format, ReadOnlySpan<float> group)
     {
         if (!format.IsPacked) throw new ArgumentException($"{format.Name} is not a quantized type.", nameof(format));
-        if (group.Length == 0 || group.Length > format.GroupSize)
+        if (group.Length == 0 || (!format.PerRow && group.Length > format.GroupSize))
             throw new ArgumentException($"A {format.Name} group has 1..{format.GroupSize} values, not {group.Length}.", nameof(group));
         if (format.Scheme == QuantScheme.Asymmetric)
         {

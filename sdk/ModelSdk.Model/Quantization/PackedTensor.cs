@@ -59,12 +59,13 @@ public sealed class PackedTensor
         if (values.Length != (long)rows * cols) throw new ArgumentException($"{values.Length} values do not make a [{rows}, {cols}] matrix.", nameof(values));
         var packed = new PackedTensor(format, rows, cols);
         var copy = values.ToArray();
-        Parallel.For(0, rows, () => new int[format.GroupSize], (row, _, codes) =>
+        var groupSize = packed.Layout.GroupSize;
+        Parallel.For(0, rows, () => new int[groupSize], (row, _, codes) =>
         {
             for (var g = 0; g < packed.GroupsPerRow; g++)
             {
                 var length = packed.GroupLength(g);
-                var p = rule(copy.AsSpan(row * cols + g * format.GroupSize, length), codes.AsSpan(0, length));
+                var p = rule(copy.AsSpan(row * cols + g * groupSize, length), codes.AsSpan(0, length));
                 packed.SetGroup(row, g, codes.AsSpan(0, length), p);
             }
             return codes;
@@ -77,7 +78,7 @@ public sealed class PackedTensor
     {
         var length = GroupLength(group);
         if (codes.Length != length) throw new ArgumentException($"Group {group} of a row of {Cols} has {length} codes, not {codes.Length}.", nameof(codes));
-        var first = group * Format.GroupSize;
+        var first = group * Layout.GroupSize;
         for (var i = 0; i < length; i++) SetCode(row, first + i, codes[i]);
         BinaryPrimitives.WriteUInt16LittleEndian(Data.AsSpan((int)Layout.ScaleOffset(row, group)), HalfBits.FromFloat(p.Scale));
         if (Format.Scheme == QuantScheme.Asymmetric)
@@ -149,7 +150,7 @@ public sealed class PackedTensor
             var length = layout.GroupLength(g);
             for (var i = 0; i < length; i++)
             {
-                var col = g * f.GroupSize + i;
+                var col = g * layout.GroupSize + i;
                 destination[(int)col] = GroupQuantizer.Decode(f, GetCode(data, layout, row, col), p);
             }
         }

@@ -29,7 +29,8 @@ public enum QuantScheme
 /// [scales] rows × groups fp16 (IEEE binary16 bits, little-endian), row-major
 /// [mins]   rows × groups fp16, asymmetric types only
 /// </code>
-/// See <see cref="PackedLayout"/> for the offsets.
+/// See <see cref="PackedLayout"/> for the offsets. A <see cref="PerRow"/> type is the same layout with one group per row
+/// (<see cref="GroupSize"/> 0 in the table: the group is the whole row, whatever its length).
 /// </para>
 /// </summary>
 public sealed record TensorFormat(TensorType Type, string Name, int Bits, int GroupSize, QuantScheme Scheme)
@@ -48,6 +49,23 @@ public sealed record TensorFormat(TensorType Type, string Name, int Bits, int Gr
     /// </summary>
     public bool Sparse24 { get; init; }
 
+    /// <summary>
+    /// One scale per row (per output channel) instead of per group: the layout above with a single group as long as the
+    /// row. Rows of any multiple of 32 values fit, so the table states <see cref="GroupSize"/> 0 and
+    /// <see cref="GroupSizeFor"/> gives the length.
+    /// </summary>
+    public bool PerRow { get; init; }
+
+    /// <summary>
+    /// The kernels multiply this type with activations quantized to int8 per token (symmetric, scale max|x| / 127 over the
+    /// whole vector) in an int8·int8→int32 dot product (SmoothQuant's W8A8), instead of the int16 per-32-value-block
+    /// activations of the group formats.
+    /// </summary>
+    public bool Int8Activations { get; init; }
+
+    /// <summary>Values in a full group of a row of <paramref name="cols"/> values: <see cref="GroupSize"/>, or the row for <see cref="PerRow"/> types.</summary>
+    public int GroupSizeFor(long cols) => PerRow ? checked((int)cols) : GroupSize;
+
     /// <summary>Smallest and largest code; symmetric int8 uses −127..127 (ggml's Q8_0), int4 0..15.</summary>
     public int MinCode => Bits == 8 ? -127 : 0;
 
@@ -56,7 +74,7 @@ public sealed record TensorFormat(TensorType Type, string Name, int Bits, int Gr
     /// <summary>The code that means 0 in a symmetric type (0 for int8, 8 for int4).</summary>
     public int ZeroCode => Scheme == QuantScheme.Symmetric && Bits == 4 ? 8 : 0;
 
-    /// <summary>Bytes of codes per full group.</summary>
+    /// <summary>Bytes of codes per full group (a <see cref="PerRow"/> type's group is the row: 0 here, see <see cref="ByteLength"/>).</summary>
     public int CodeBytesPerGroup => IsPacked ? GroupSize * Bits / 8 : 0;
 
     /// <summary>Bytes of parameters per group: an fp16 scale, and an fp16 min when asymmetric.</summary>
@@ -65,11 +83,14 @@ public sealed record TensorFormat(TensorType Type, string Name, int Bits, int Gr
     /// <summary>Bytes per full group, codes and parameters.</summary>
     public int BytesPerGroup => CodeBytesPerGroup + ParamBytesPerGroup;
 
-    /// <summary>Storage bits per weight, parameters included, for rows that the group size divides (q4_g32_sym: 4.5).</summary>
-    public double BitsPerWeight => IsPacked ? 8.0 * BytesPerGroup / GroupSize : Bits;
+    /// <summary>
+    /// Storage bits per weight, parameters included, for rows that the group size divides (q4_g32_sym: 4.5); for a
+    /// <see cref="PerRow"/> type the codes' bits (its one scale per row adds 16 / cols).
+    /// </summary>
+    public double BitsPerWeight => IsPacked && !PerRow ? 8.0 * BytesPerGroup / GroupSize : Bits;
 
     /// <summary>Groups in a row of <paramref name="cols"/> values (the last one possibly shorter).</summary>
-    public long GroupsPerRow(long cols) => (cols + GroupSize - 1) / GroupSize;
+    public long GroupsPerRow(long cols) => PerRow ? 1 : (cols + GroupSize - 1) / GroupSize;
 
     /// <summary>
     /// The bytes a tensor of this type and shape occupies; null when the shape does not fit the type (a packed type needs
@@ -122,8 +143,11 @@ public readonly record struct PackedLayout(
 {
     public long CodesOffset(long row) => row * RowCodeBytes;
 
+    /// <summary>Values in a full group of a row (<see cref="TensorFormat.GroupSizeFor"/>: the row for per-row types).</summary>
+    public int GroupSize => Format.GroupSizeFor(Cols);
+
     /// <summary>Values in group <paramref name="group"/> of a row: the group size, or fewer for the last group.</summary>
-    public int GroupLength(long group) => (int)Math.Min(Format.GroupSize, Cols - group * Format.GroupSize);
+    public int GroupLength(long group) => (int)Math.Min(GroupSize, Cols - group * GroupSize);
 
     /// <summary>Byte offset of the fp16 scale of (row, group).</summary>
     public long ScaleOffset(long row, long group) => ScalesOffset + (row * GroupsPerRow + group) * 2;
@@ -175,6 +199,7 @@ public static class TensorFormats
         new(TensorType.Q4G128Asym, "q4_g128_asym", 4, 128, QuantScheme.Asymmetric),
         new(TensorType.F32Sparse24, "f32_sparse24", 32, 1, QuantScheme.None) { Sparse24 = true },
         new(TensorType.F16Sparse24, "f16_sparse24", 16, 1, QuantScheme.None) { Sparse24 = true },
+        new(TensorType.Q8Row, "q8_row", 8, 0, QuantScheme.Symmetric) { PerRow = true, Int8Activations = true },
     ];
 
     private static readonly TensorFormat[] ByType = All.OrderBy(f => (int)f.Type).ToArray();
@@ -192,5 +217,5 @@ public static class TensorFormats
 
     /// <summary>The packed type with these properties, or null (e.g. 3 bits, group 48).</summary>
     public static TensorFormat? Find(int bits, int groupSize, QuantScheme scheme)
-        => All.FirstOrDefault(f => f.Bits == bits && f.GroupSize == groupSize && f.Scheme == scheme);
+        => All.FirstOrDefault(f => f.Bits == bits && f.GroupSize == groupSize && f.Scheme == scheme && !f.PerRow);
 }

@@ -35,6 +35,12 @@ public enum TensorType
 
     /// <summary>2:4 sparse fp16: as <see cref="F32Sparse24"/> with IEEE half values.</summary>
     F16Sparse24,
+
+    /// <summary>
+    /// int8 symmetric with one fp16 scale per row (per output channel), multiplied with int8 activations quantized per
+    /// token at run time: SmoothQuant's W8A8 (see <see cref="TensorFormat.PerRow"/>).
+    /// </summary>
+    Q8Row,
 }
 
 public static class TensorTypeExtensions

@@ -2,11 +2,13 @@ using ModelSdk.Artifacts;
 using ModelSdk.Compression.Import;
 using ModelSdk.Compression.Passes;
 using ModelSdk.Compression.Passes.Quantization;
+using ModelSdk.Compression.Passes.Structural;
 using ModelSdk.Diagnostics;
 using ModelSdk.Distillation.Passes;
 using ModelSdk.Distillation.Tests.Support;
 using ModelSdk.Distillation.Training;
 using ModelSdk.Runtime;
+using ModelSdk.Tensors;
 using TorchSharp;
 
 namespace ModelSdk.Distillation.Tests.Passes;
@@ -98,14 +100,62 @@ public sealed class DistillPassTests
         Assert.Equal(DiagnosticCodes.InvalidCompressionOption.Id, error.Code.Id);
     }
     [Fact]
-    public void Student_of_another_shape_is_MSDK1051()
+    public void Student_of_another_width_or_vocabulary_is_MSDK1051()
     {
         using var imported = Llama2CheckpointImporter.Import(Models.Checkpoint);
         using var student = WorkingModel.FromImported(imported);
-        // A teacher with one block fewer: the logits of different architectures cannot be matched layer for layer.
-        var teacherConfig = student.Config with { Layers = student.Config.Layers - 1 };
-        var context = new PassContext(reference: () => new WorkingModel(teacherConfig, []));
-        var error = Assert.Throws<ModelSdkException>(() => new DistillPass(Tiny).Run(student, context));
-        Assert.Equal(DiagnosticCodes.DistillationStudentMismatch.Id, error.Code.Id);
+        // Logits over different vocabularies (or a student that did not start from the teacher's width) cannot be matched.
+        foreach (var teacherConfig in new[] { student.Config with { VocabSize = 32001 }, student.Config with { Dim = 256, Heads = 8, KvHeads = 8 } })
+        {
+            var context = new PassContext(reference: () => new WorkingModel(teacherConfig, []));
+            var error = Assert.Throws<ModelSdkException>(() => new DistillPass(Tiny).Run(student, context));
+            Assert.Equal(DiagnosticCodes.DistillationStudentMismatch.Id, error.Code.Id);
+        }
+    }
+
+    [Fact]
+    public void Student_with_fewer_blocks_distills_against_the_full_teacher()
+    {
+        torch.set_num_threads(1);
+        string Compile(string name, params IModelPass[] passes) => Models.Compile(name, r => r with
+        {
+            Passes = passes,
+            CalibrationPath = passes.Any(p => p.NeedsCalibration) ? TrainingText : null,
+        });
+        var dropped = Compile("drop3.msdk", DropLayersPass.Listed([3]));
+        var distilled = Compile("drop3-distilled.msdk", DropLayersPass.Listed([3]), new DistillPass(Tiny));
+
+        using var shallow = LanguageModel.Load(dropped, new LoadOptions { Threads = 1 });
+        using var trained = LanguageModel.Load(distilled, new LoadOptions { Threads = 1 });
+        Assert.Equal(5, trained.Config.Layers);
+        var record = trained.Manifest.Provenance.Passes[1];
+        Assert.Equal("distill", record.Name);
+        Assert.Equal("3", record.Results!["steps"]);
+        var tokens = trained.Tokenize("Once upon a time");
+        var after = trained.GetNextTokenLogits(tokens);
+        Assert.True(after.All(float.IsFinite));
+        Assert.NotEqual(shallow.GetNextTokenLogits(tokens), after); // the five blocks were trained
+    }
+
+    [Fact]
+    public void Low_rank_factors_are_what_distillation_trains_so_the_rank_stays()
+    {
+        torch.set_num_threads(1);
+        using var imported = Llama2CheckpointImporter.Import(Models.Checkpoint);
+        using var student = WorkingModel.FromImported(imported);
+        var name = TensorNames.W1(0);
+        new LowRankPass(0.5, null, [name]).Run(student, new PassContext());
+        var before = student[name].LowRank!;
+        var context = new PassContext(
+            () => CalibrationText.Load(TrainingText, Models.Tokenizer, CalibrationSettings.Default, student.Config.ContextLength),
+            () => WorkingModel.FromImported(imported));
+
+        new DistillPass(Tiny).Run(student, context);
+
+        var after = Assert.IsType<LowRankFactors>(student[name].LowRank);
+        Assert.Equal((before.Rows, before.Cols, before.Rank), (after.Rows, after.Cols, after.Rank));
+        Assert.NotEqual(before.B, after.B);
+        Assert.NotEqual(before.A, after.A);
+        Assert.Equal(after.Product(), student.GetFloats(name)); // still exactly a rank-104 matrix
     }
 }

@@ -10,11 +10,12 @@ namespace ModelSdk.Generators.Tests.Infrastructure;
 /// <summary>
 /// Applies a code fix the way an IDE does: the user code, the runtime stub and the generated model class in a workspace
 /// project, the analyzer's diagnostic at the [|...|] span, the fix's first action; then compares the new text and checks
-/// that it compiles without the diagnostic. With no expected text, checks that no fix is offered.
+/// that it compiles without the diagnostic. With no expected text, checks that no fix is offered. An application's
+/// <paramref name="outputKind"/> lets the user code be top-level statements.
 /// </summary>
 internal static class CodeFixHarness
 {
-    public static async Task VerifyAsync(DiagnosticAnalyzer analyzer, CodeFixProvider fix, string markup, string? expected)
+    public static async Task VerifyAsync(DiagnosticAnalyzer analyzer, CodeFixProvider fix, string markup, string? expected, OutputKind outputKind = OutputKind.DynamicallyLinkedLibrary)
     {
         var (source, spans) = Markup.Parse(markup);
         var span = Assert.Single(spans);
@@ -22,7 +23,7 @@ internal static class CodeFixHarness
 
         using var workspace = new AdhocWorkspace();
         var project = workspace.AddProject(ProjectInfo.Create(ProjectId.CreateNewId(), VersionStamp.Default, "TestApp", "TestApp", LanguageNames.CSharp,
-            compilationOptions: compilation.Options, parseOptions: TestCompilation.ParseOptions, metadataReferences: compilation.References));
+            compilationOptions: compilation.Options.WithOutputKind(outputKind), parseOptions: TestCompilation.ParseOptions, metadataReferences: compilation.References));
         DocumentId? userDocument = null;
         foreach (var tree in compilation.SyntaxTrees)
         {

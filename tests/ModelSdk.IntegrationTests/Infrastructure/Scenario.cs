@@ -49,8 +49,32 @@ public sealed class Scenario
 
     public DotNet.Result Build(params string[] extra) => DotNet.Run(Directory, _sdk.BuildEnvironment, ["build", "-c", "Release", "-v:n", .. extra]);
 
-    public DotNet.Result RunApp(string assemblyName = "App") =>
-        DotNet.Run(Directory, _sdk.BuildEnvironment, PathOf("bin", "Release", "net10.0", assemblyName + ".dll"));
+    public DotNet.Result RunApp(string assemblyName = "App", params string[] arguments) =>
+        DotNet.Run(Directory, _sdk.BuildEnvironment, [PathOf("bin", "Release", "net10.0", assemblyName + ".dll"), .. arguments]);
+
+    /// <summary>
+    /// Lets restore take packages from the machine's NuGet folder before downloading them into the run's private one (the
+    /// SDK's packages are fresh versions, never found there): a scenario that needs LibTorch (about 475 MB) does not
+    /// download and extract it on every run.
+    /// </summary>
+    public void UseMachinePackagesAsFallback()
+    {
+        var machine = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } folder
+            ? folder
+            : System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var config = PathOf("nuget.config");
+        File.WriteAllText(config, File.ReadAllText(config).Replace("</configuration>",
+            $"""  <fallbackPackageFolders><add key="machine" value="{machine}" /></fallbackPackageFolders>{Environment.NewLine}</configuration>"""));
+    }
+
+    /// <summary>Replaces <paramref name="from"/> (which must occur) with <paramref name="to"/> in the scenario's App.csproj.</summary>
+    public void EditProject(string from, string to)
+    {
+        var project = PathOf("App.csproj");
+        var text = File.ReadAllText(project);
+        Xunit.Assert.Contains(from, text);
+        File.WriteAllText(project, text.Replace(from, to));
+    }
 
     /// <summary>Replaces a model file with a private copy (so a test can corrupt it without touching the real one).</summary>
     public string OwnCopy(string file)

@@ -29,7 +29,7 @@ public sealed class AwqTests
         var forward = new CalibrationForward(config, sequences);
         var weights = LlamaLayerWeights.Load(model, 0);
         var scaled = weights.Clone();
-        AwqSearch.ApplyScales(config, scaled, RandomScales(config.Dim, 1), AwqSearch.TieAcrossKvGroups(RandomScales(config.Dim, 2), config),
+        AwqSearch.ApplyScales(config, scaled, RandomScales(config.Dim, 1), ChannelScaleFolding.TieAcrossKvGroups(RandomScales(config.Dim, 2), config),
             RandomScales(config.Dim, 3), RandomScales(config.HiddenDim, 4));
         Assert.NotEqual(weights.Wv, scaled.Wv);
 
@@ -47,14 +47,14 @@ public sealed class AwqTests
     {
         var config = GptqTestSupport.Tiny with { Heads = 4, KvHeads = 2 }; // head size 16
         var raw = RandomScales(config.Dim, 5);
-        var tied = AwqSearch.TieAcrossKvGroups(raw, config);
+        var tied = ChannelScaleFolding.TieAcrossKvGroups(raw, config);
         for (var d = 0; d < 16; d++)
         {
             Assert.Equal(tied[d], tied[16 + d]); // heads 0 and 1 share kv head 0
             Assert.Equal(tied[32 + d], tied[48 + d]);
             Assert.Equal((raw[d] + raw[16 + d]) / 2, tied[d], 12);
         }
-        var rows = AwqSearch.KvRowScales(tied, config);
+        var rows = ChannelScaleFolding.KvRowScales(tied, config);
         Assert.Equal(config.KvDim, rows.Length);
         Assert.Equal(tied[32 + 3], rows[16 + 3]);
     }
@@ -88,7 +88,7 @@ public sealed class AwqTests
         Assert.Equal(search.BaseLoss, AwqSearch.OutputError(w, AwqSearch.FakeQuantize(format, w, rows, cols), rows, cols, h), 9);
 
         var scaled = (float[])w.Clone();
-        AwqSearch.ScaleColumns(scaled, rows, cols, search.Scales);
+        ChannelScaleFolding.ScaleColumns(scaled, rows, cols, search.Scales);
         var unscaledH = new double[h.Length];
         for (var i = 0; i < cols; i++)
             for (var j = 0; j < cols; j++) unscaledH[i * cols + j] = h[i * cols + j] / (search.Scales[i] * search.Scales[j]);

@@ -21,9 +21,10 @@ public sealed class FittedGroupParamsTests
         var w = GptqTestSupport.Gaussian(rows * cols, 21, 0.05);
         for (var i = 0; i < w.Length; i += 97) w[i] *= 6; // outliers, as real weights have
         double rtnTotal = 0, fittedTotal = 0;
-        for (var start = 0; start < w.Length; start += format.GroupSize)
+        var groupSize = format.GroupSizeFor(cols);
+        for (var start = 0; start < w.Length; start += groupSize)
         {
-            var group = w.AsSpan(start, format.GroupSize);
+            var group = w.AsSpan(start, groupSize);
             var rtn = SquaredError(format, group, GroupQuantizer.FindParams(format, group));
             var fitted = SquaredError(format, group, GroupQuantizer.FitParams(format, group));
             Assert.True(fitted <= rtn, $"group at {start}: fitted {fitted:g6} > rule {rtn:g6}");
@@ -47,7 +48,8 @@ public sealed class FittedGroupParamsTests
             {
                 var p = packed.GetParams(r, g);
                 Assert.Equal(p, p.Rounded()); // fp16 as stored
-                for (var c = g * format.GroupSize; c < g * format.GroupSize + packed.GroupLength(g); c++)
+                var first = g * format.GroupSizeFor(128);
+                for (var c = first; c < first + packed.GroupLength(g); c++)
                     Assert.Equal(GroupQuantizer.Decode(format, packed.GetCode(r, c), p), decoded[r * 128 + c]);
             }
         var zeros = PackedTensor.QuantizeFitted(format, new float[2 * 64], 2, 64).Dequantize();

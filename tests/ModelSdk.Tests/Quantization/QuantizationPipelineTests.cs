@@ -106,7 +106,12 @@ public sealed class QuantizationPipelineTests
             Key(Passes("gptq-int8"), calibration),
             Key(Passes("awq-int4"), calibration),
             Key(Passes("awq-int4", ("Clip", "false")), calibration),
+            Key(Passes("smoothquant-w8a8"), calibration),
+            Key(Passes("smoothquant-w8a8", ("Alpha", "0.8")), calibration),
+            Key(Passes("smoothquant-w8a8", ("SmoothInputs", "all")), calibration),
+            Key(Passes("smoothquant-w8a8", ("QuantizeClassifier", "false")), calibration),
         ];
+        Assert.Equal(calibrated[^4], Key(Passes("smoothquant-w8a8", ("Alpha", "50%"), ("SmoothInputs", "Norms")), calibration));
         Assert.DoesNotContain(gptq, calibrated);
         Assert.Equal(calibrated.Length, calibrated.Distinct().Count());
     }

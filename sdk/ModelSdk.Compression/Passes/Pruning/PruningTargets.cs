@@ -110,7 +110,8 @@ public sealed record PruningTargets(IReadOnlyList<string> Layers, bool IncludeCl
         }
     }
 
-    private static bool Matches(string entry, string name)
+    /// <summary>Whether a PruneLayers-style selector (a kind such as w1, a block such as layers.3, or a tensor name) selects <paramref name="name"/>.</summary>
+    internal static bool Matches(string entry, string name)
         => name == entry || name.StartsWith(entry + ".", StringComparison.Ordinal) || name.EndsWith("." + entry, StringComparison.Ordinal);
 
     private static int RowLength(string name, LlamaConfig config) => name.EndsWith(".w2", StringComparison.Ordinal) ? config.HiddenDim : config.Dim;

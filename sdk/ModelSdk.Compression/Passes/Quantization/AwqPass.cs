@@ -13,7 +13,7 @@ namespace ModelSdk.Compression.Passes.Quantization;
 /// <list type="number">
 /// <item>wq/wk/wv: scales searched on the attention block's output (attention and wo included), folded into attention_norm;</item>
 /// <item>wo: scales folded into wv's rows; with grouped-query attention the query heads sharing a kv head share their
-/// scales (<see cref="AwqSearch.TieAcrossKvGroups"/>), so the fold stays exact;</item>
+/// scales (<see cref="ChannelScaleFolding.TieAcrossKvGroups"/>), so the fold stays exact;</item>
 /// <item>w1/w3: scales searched on the MLP's output (w2 included), folded into ffn_norm;</item>
 /// <item>w2: scales folded into w3's rows (w2 reads silu(w1 x) · (w3 x), linear in w3's output);</item>
 /// <item>then, on the scaled weights and scaled inputs, a clipping range per group (not for wq and wk);</item>
@@ -124,7 +124,7 @@ public sealed class AwqPass(int groupSize, bool symmetric, bool quantizeClassifi
         // 2. wo, exactly through H = OᵀO / n; scales tied across the query heads of a kv head.
         var o = inputs[LinearInput.AttentionOutput];
         var ho = Normalized(forward.Gram(o), o.Tokens);
-        var wo = AwqSearch.SearchAlpha(AwqSearch.TieAcrossKvGroups(forward.MeanAbs(o), c), grid,
+        var wo = AwqSearch.SearchAlpha(ChannelScaleFolding.TieAcrossKvGroups(forward.MeanAbs(o), c), grid,
             s => AwqSearch.OutputError(original.Wo, AwqSearch.ScaledFakeQuantize(f, original.Wo, dim, dim, s), dim, dim, ho));
 
         // 3. w1, w3 on the MLP's output.

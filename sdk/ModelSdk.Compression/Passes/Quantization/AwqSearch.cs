@@ -158,75 +158,16 @@ public static class AwqSearch
 
     /// <summary>
     /// Folds a layer's four scale vectors into its weights, in place, leaving the layer's fp32 function unchanged (up to
-    /// rounding): attention_norm /= s_qkv and wq, wk, wv columns *= s_qkv; wv rows /= s_o (per kv channel, so
-    /// <paramref name="attentionOutput"/> must be tied across the query heads of a kv head) and wo columns *= s_o;
-    /// ffn_norm /= s_mlp and w1, w3 columns *= s_mlp; w3 rows /= s_down and w2 columns *= s_down.
+    /// rounding), by <see cref="ChannelScaleFolding"/>: attention_norm /= s_qkv and wq, wk, wv columns *= s_qkv; wv rows
+    /// /= s_o (per kv channel, so <paramref name="attentionOutput"/> must be tied across the query heads of a kv head) and
+    /// wo columns *= s_o; ffn_norm /= s_mlp and w1, w3 columns *= s_mlp; w3 rows /= s_down and w2 columns *= s_down.
     /// </summary>
     public static void ApplyScales(LlamaConfig c, LlamaLayerWeights w, ReadOnlySpan<double> attention, ReadOnlySpan<double> attentionOutput,
         ReadOnlySpan<double> ffn, ReadOnlySpan<double> ffnHidden)
     {
-        int dim = c.Dim, kvDim = c.KvDim, hidden = c.HiddenDim;
-        DivideVector(w.AttentionNorm, attention);
-        ScaleColumns(w.Wq, dim, dim, attention);
-        ScaleColumns(w.Wk, kvDim, dim, attention);
-        ScaleColumns(w.Wv, kvDim, dim, attention);
-        DivideRows(w.Wv, kvDim, dim, KvRowScales(attentionOutput, c));
-        ScaleColumns(w.Wo, dim, dim, attentionOutput);
-        DivideVector(w.FfnNorm, ffn);
-        ScaleColumns(w.W1, hidden, dim, ffn);
-        ScaleColumns(w.W3, hidden, dim, ffn);
-        DivideRows(w.W3, hidden, dim, ffnHidden);
-        ScaleColumns(w.W2, dim, hidden, ffnHidden);
-    }
-
-    /// <summary>Multiplies columns of a row-major [rows, cols] matrix by <paramref name="scales"/> (in place).</summary>
-    public static void ScaleColumns(float[] weight, int rows, int cols, ReadOnlySpan<double> scales)
-    {
-        for (var r = 0; r < rows; r++)
-            for (var c = 0; c < cols; c++) weight[r * cols + c] = (float)(weight[r * cols + c] * scales[c]);
-    }
-
-    /// <summary>Divides rows of a row-major [rows, cols] matrix by <paramref name="scales"/> (in place).</summary>
-    public static void DivideRows(float[] weight, int rows, int cols, ReadOnlySpan<double> scales)
-    {
-        for (var r = 0; r < rows; r++)
-            for (var c = 0; c < cols; c++) weight[r * cols + c] = (float)(weight[r * cols + c] / scales[r]);
-    }
-
-    /// <summary>Divides a norm weight (one value per channel) by <paramref name="scales"/> (in place).</summary>
-    public static void DivideVector(float[] weight, ReadOnlySpan<double> scales)
-    {
-        for (var i = 0; i < weight.Length; i++) weight[i] = (float)(weight[i] / scales[i]);
-    }
-
-    /// <summary>
-    /// The scales of wo's input channels (query head h, dimension d) tied across the query heads that share a kv head, so
-    /// that 1/s can be folded into the rows of wv: the mean of s_x over those heads. With as many kv heads as heads this
-    /// is s_x itself.
-    /// </summary>
-    public static double[] TieAcrossKvGroups(ReadOnlySpan<double> meanAbs, LlamaConfig config)
-    {
-        int headSize = config.HeadSize, group = config.Heads / config.KvHeads;
-        var tied = new double[meanAbs.Length];
-        for (var kv = 0; kv < config.KvHeads; kv++)
-        {
-            for (var d = 0; d < headSize; d++)
-            {
-                double sum = 0;
-                for (var h = kv * group; h < (kv + 1) * group; h++) sum += meanAbs[h * headSize + d];
-                for (var h = kv * group; h < (kv + 1) * group; h++) tied[h * headSize + d] = sum / group;
-            }
-        }
-        return tied;
-    }
-
-    /// <summary>The kv_dim scales for wv's rows from wo's (tied) dim scales: those of the first query head of each kv group.</summary>
-    public static double[] KvRowScales(ReadOnlySpan<double> tiedScales, LlamaConfig config)
-    {
-        int headSize = config.HeadSize, group = config.Heads / config.KvHeads;
-        var rows = new double[config.KvDim];
-        for (var kv = 0; kv < config.KvHeads; kv++)
-            for (var d = 0; d < headSize; d++) rows[kv * headSize + d] = tiedScales[kv * group * headSize + d];
-        return rows;
+        ChannelScaleFolding.FoldAttentionInput(c, w, attention);
+        ChannelScaleFolding.FoldAttentionOutput(c, w, attentionOutput);
+        ChannelScaleFolding.FoldFfnInput(c, w, ffn);
+        ChannelScaleFolding.FoldFfnHidden(c, w, ffnHidden);
     }
 }

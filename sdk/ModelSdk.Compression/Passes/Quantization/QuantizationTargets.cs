@@ -28,12 +28,16 @@ public static class QuantizationTargets
     /// (stories15M's dim 288 with GroupSize 64: four groups of 64 and one of 32).
     /// </summary>
     public static void ValidateGroupSize(LlamaConfig config, int groupSize, string passName)
+        => ValidateRowBlocks(config, $"{passName} (GroupSize={groupSize.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
+
+    /// <summary>MSDK1013 unless dim and hidden_dim are multiples of 32, the block every packed row is made of (<paramref name="passName"/> as the message names it).</summary>
+    public static void ValidateRowBlocks(LlamaConfig config, string passName)
     {
-        foreach (var (what, length) in new[] { ("dim", config.Dim), ("hidden_dim", config.HiddenDim) })
+        foreach (var (dimension, length) in new[] { ("dim", config.Dim), ("hidden_dim", config.HiddenDim) })
         {
             if (length % TensorFormats.BlockSize != 0)
                 throw new ModelSdkException(DiagnosticCodes.GroupSizeDoesNotDivide,
-                    $"{passName} (GroupSize={groupSize}) quantizes rows in blocks of {TensorFormats.BlockSize} values, but the model's {what} is {length}, " +
+                    $"{passName} quantizes rows in blocks of {TensorFormats.BlockSize} values, but the model's {dimension} is {length}, " +
                     $"not a multiple of {TensorFormats.BlockSize}: this model cannot be quantized group-wise; use f16.");
         }
     }

@@ -22,6 +22,7 @@ namespace ModelSdk.Runtime.Kernels.Cpu.Quantized;
 /// <para>
 /// fp16 weights are widened to fp32 16 at a time by the exponent-rebias trick and meet fp32 activations.
 /// </para>
+/// <para>W8A8 types (<see cref="Tensors.TensorFormat.Int8Activations"/>) go to <see cref="Int8MatVec"/>.</para>
 /// Paths: AVX-512BW (<see cref="VectorWidth.V512"/>: a block per instruction), AVX2 (<see cref="VectorWidth.V256"/>: half
 /// a block); narrower widths run the scalar reference <see cref="QuantizedMatVecReference"/>, which defines the results.
 /// </summary>
@@ -42,6 +43,11 @@ internal static unsafe class QuantizedMatVec
         if (w.IsF32)
         {
             MatVec.Rows(w.F32Data, x, y, w.Cols, rowStart, rowEnd, accumulate, width);
+            return;
+        }
+        if (w.Int8Activations)
+        {
+            Int8MatVec.Rows(w, x, y, rowStart, rowEnd, accumulate, width);
             return;
         }
         var simd = width switch

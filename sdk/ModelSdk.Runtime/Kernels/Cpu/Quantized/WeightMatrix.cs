@@ -26,7 +26,8 @@ internal readonly unsafe struct WeightMatrix
         if (format.IsPacked)
         {
             var layout = format.Layout(rows, cols);
-            GroupSize = format.GroupSize;
+            GroupSize = layout.GroupSize;
+            Int8Activations = format.Int8Activations;
             GroupsPerRow = (int)layout.GroupsPerRow;
             Scales = (ushort*)(Data + layout.ScalesOffset);
             Mins = Asymmetric ? (ushort*)(Data + layout.MinsOffset) : null;
@@ -49,7 +50,11 @@ internal readonly unsafe struct WeightMatrix
 
     public bool Asymmetric { get; }
 
+    /// <summary>Values per full group of a row (the whole row for per-row types).</summary>
     public int GroupSize { get; }
+
+    /// <summary>W8A8: the kernels quantize x to int8 per token (<see cref="Int8MatVec"/>), not to int16 per block.</summary>
+    public bool Int8Activations { get; }
 
     public int GroupsPerRow { get; }
 
