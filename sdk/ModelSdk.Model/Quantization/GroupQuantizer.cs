@@ -65,6 +65,91 @@ public static class GroupQuantizer
         return new GroupParams(scale, min).Rounded();
     }
 
+    /// <summary>
+    /// Parameters that minimize the group's squared rounding error, as stored (fp16) — for matrices no calibration data
+    /// describes, where the plain error is the objective (the embedding). Starting from the format's own rule and from
+    /// ranges narrowed in steps of 2.5% at each end (asymmetric) or scales shrunk in steps of 5% (symmetric), it
+    /// alternates encoding with the least-squares fit of scale (and min) to the codes, and keeps the best; never worse
+    /// than <see cref="FindParams"/>.
+    /// </summary>
+    public static GroupParams FitParams(TensorFormat format, ReadOnlySpan<float> group)
+    {
+        var best = FindParams(format, group);
+        var bestError = SquaredError(format, group, best);
+        if (best.Scale == 0) return best;
+        var asymmetric = format.Scheme == QuantScheme.Asymmetric;
+        var (scale, min) = RawParams(format, group);
+        var range = scale * 15f;
+        Span<int> codes = stackalloc int[group.Length];
+        for (var low = 0; low <= FitSteps; low++)
+            for (var high = 0; high <= FitSteps; high++)
+            {
+                if (!asymmetric && low != high) continue;
+                var p = asymmetric
+                    ? new GroupParams((1 - (low + high) * 0.025f) * scale, min + low * 0.025f * range).Rounded()
+                    : new GroupParams((1 - low * 0.05f) * scale).Rounded();
+                for (var iteration = 0; iteration <= FitIterations && p.Scale != 0; iteration++)
+                {
+                    for (var i = 0; i < group.Length; i++) codes[i] = Encode(format, group[i], p);
+                    var error = SquaredError(format, group, codes, p);
+                    if (error < bestError) (bestError, best) = (error, p);
+                    if (iteration < FitIterations && LeastSquares(format, group, codes) is { } fitted) p = fitted;
+                    else break;
+                }
+            }
+        return best;
+    }
+
+    private const int FitSteps = 8;
+
+    private const int FitIterations = 2;
+
+    /// <summary>The scale (and min) that best map <paramref name="codes"/> onto <paramref name="group"/>; null when degenerate.</summary>
+    private static GroupParams? LeastSquares(TensorFormat format, ReadOnlySpan<float> group, ReadOnlySpan<int> codes)
+    {
+        if (format.Scheme == QuantScheme.Asymmetric)
+        {
+            double n = group.Length, sc = 0, sx = 0, scc = 0, scx = 0;
+            for (var i = 0; i < group.Length; i++)
+            {
+                sc += codes[i];
+                sx += group[i];
+                scc += (double)codes[i] * codes[i];
+                scx += (double)codes[i] * group[i];
+            }
+            var det = n * scc - sc * sc;
+            if (det <= 0) return null;
+            var scale = (n * scx - sc * sx) / det;
+            return scale > 0 ? new GroupParams((float)scale, (float)((sx - scale * sc) / n)).Rounded() : null;
+        }
+        double cc = 0, cx = 0;
+        for (var i = 0; i < group.Length; i++)
+        {
+            var c = codes[i] - format.ZeroCode;
+            cc += (double)c * c;
+            cx += c * (double)group[i];
+        }
+        return cc > 0 ? new GroupParams((float)(cx / cc)).Rounded() : null;
+    }
+
+    private static double SquaredError(TensorFormat format, ReadOnlySpan<float> group, GroupParams p)
+    {
+        Span<int> codes = stackalloc int[group.Length];
+        for (var i = 0; i < group.Length; i++) codes[i] = Encode(format, group[i], p);
+        return SquaredError(format, group, codes, p);
+    }
+
+    private static double SquaredError(TensorFormat format, ReadOnlySpan<float> group, ReadOnlySpan<int> codes, GroupParams p)
+    {
+        double error = 0;
+        for (var i = 0; i < group.Length; i++)
+        {
+            var d = group[i] - Decode(format, codes[i], p);
+            error += (double)d * d;
+        }
+        return error;
+    }
+
     private static (float Scale, float Min) RawParams(TensorFormat format, ReadOnlySpan<float> group)
     {
         if (!format.IsPacked) throw new ArgumentException($"{format.Name} is not a quantized type.", nameof(format));

@@ -38,6 +38,23 @@ public sealed class PackedTensor
 
     /// <summary>Round-to-nearest quantization of a row-major fp32 matrix by <see cref="GroupQuantizer.QuantizeGroup"/>, rows in parallel.</summary>
     public static PackedTensor QuantizeRtn(TensorFormat format, ReadOnlySpan<float> values, int rows, int cols)
+        => Quantize(format, values, rows, cols, (group, codes) => GroupQuantizer.QuantizeGroup(format, group, codes));
+
+    /// <summary>
+    /// Quantization of a row-major fp32 matrix with the group parameters of least squared error
+    /// (<see cref="GroupQuantizer.FitParams"/>), rows in parallel.
+    /// </summary>
+    public static PackedTensor QuantizeFitted(TensorFormat format, ReadOnlySpan<float> values, int rows, int cols)
+        => Quantize(format, values, rows, cols, (group, codes) =>
+        {
+            var p = GroupQuantizer.FitParams(format, group);
+            for (var i = 0; i < group.Length; i++) codes[i] = GroupQuantizer.Encode(format, group[i], p);
+            return p;
+        });
+
+    private delegate GroupParams GroupRule(ReadOnlySpan<float> group, Span<int> codes);
+
+    private static PackedTensor Quantize(TensorFormat format, ReadOnlySpan<float> values, int rows, int cols, GroupRule rule)
     {
         if (values.Length != (long)rows * cols) throw new ArgumentException($"{values.Length} values do not make a [{rows}, {cols}] matrix.", nameof(values));
         var packed = new PackedTensor(format, rows, cols);
@@ -48,8 +65,7 @@ public sealed class PackedTensor
             for (var g = 0; g < packed.GroupsPerRow; g++)
             {
                 var length = packed.GroupLength(g);
-                var group = copy.AsSpan(row * cols + g * groupSize, length);
-                var p = GroupQuantizer.QuantizeGroup(format, group, codes);
+                var p = rule(copy.AsSpan(row * cols + g * groupSize, length), codes.AsSpan(0, length));
                 packed.SetGroup(row, g, codes.AsSpan(0, length), p);
             }
             return codes;

@@ -20,8 +20,8 @@ namespace ModelSdk.Compression.Passes.Quantization;
 /// <item>then round-to-nearest into the packed format.</item>
 /// </list>
 /// All searches of a layer use its original weights, the scales are applied together afterwards, as in llm-awq. The
-/// token embedding / classifier is rounded to nearest: a scale cannot be folded into a matrix that is also the
-/// embedding table.
+/// token embedding / classifier gets no scales (none can be folded into a matrix that is also the embedding table):
+/// <see cref="VocabularyQuantizer"/> quantizes it with least-squares group parameters.
 /// </summary>
 public sealed class AwqPass(int groupSize, bool symmetric, bool quantizeClassifier, bool clip) : IModelPass
 {
@@ -38,7 +38,7 @@ public sealed class AwqPass(int groupSize, bool symmetric, bool quantizeClassifi
 
     public string Name => Descriptor.Name;
 
-    public int Version => 1;
+    public int Version => 2;
 
     public TensorFormat Format { get; } = TensorFormats.Find(4, groupSize, symmetric ? QuantScheme.Symmetric : QuantScheme.Asymmetric)!;
 
@@ -93,12 +93,7 @@ public sealed class AwqPass(int groupSize, bool symmetric, bool quantizeClassifi
             context.ReportProgress(Name, (layer + 1.0) / config.Layers);
         }
 
-        if (QuantizeClassifier)
-            foreach (var name in model.VocabularyMatrices)
-            {
-                var tensor = model[name];
-                model.SetPacked(name, PackedTensor.QuantizeRtn(Format, model.GetFloats(name), tensor.Rows, tensor.Cols));
-            }
+        if (QuantizeClassifier) VocabularyQuantizer.Quantize(model, Format);
         context.Log($"{Name}: done in {clock.Elapsed.TotalSeconds:F1} s");
     }
 

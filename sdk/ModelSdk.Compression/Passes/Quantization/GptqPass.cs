@@ -23,9 +23,9 @@ namespace ModelSdk.Compression.Passes.Quantization;
 /// KL divergence to fp32 on 15 held-out stories from 0.066 (plain sequential GPTQ) to 0.052; see the README.
 /// </para>
 /// <para>
-/// The token embedding / classifier (one matrix in stories15M) is rounded to nearest at the end, as in the RTN baseline:
-/// the runtime also looks embedding rows up in it, which a classifier-only fit would ignore (GPTQ's reference leaves it
-/// unquantized).
+/// The token embedding / classifier (one matrix in stories15M) is quantized first, by <see cref="VocabularyQuantizer"/>
+/// (least-squares group parameters: the runtime also looks embedding rows up in it, which a classifier-only fit would
+/// ignore; GPTQ's reference leaves it unquantized), and the quantized model's stream starts from it.
 /// </para>
 /// </summary>
 public abstract class GptqPass(TensorFormat format, bool quantizeClassifier, bool actOrder, double damping) : IModelPass
@@ -70,8 +70,10 @@ public abstract class GptqPass(TensorFormat format, bool quantizeClassifier, boo
         var forward = new CalibrationForward(config, sequences, ct: ct);
         context.Log($"{Name}: {Format.Name}, {forward.Tokens} calibration tokens in {sequences.Count} sequences, {config.Layers} layers");
 
+        // The embedding is quantized first, so every layer is fitted on the inputs the quantized model really gives it:
+        // the wo/w2 residual matching then also absorbs the embedding's rounding.
         var embedding = model.GetFloats(TensorNames.TokenEmbedding);
-        var x = forward.Embed(embedding); // the quantized model's residual stream
+        var x = forward.Embed(QuantizeClassifier ? VocabularyQuantizer.Quantize(model, Format) : embedding); // the quantized model's residual stream
         var reference = forward.Embed(embedding); // the fp32 model's
         var steps = config.Layers * 4;
         var step = 0;
@@ -121,12 +123,6 @@ public abstract class GptqPass(TensorFormat format, bool quantizeClassifier, boo
                 $"(GPTQ loss {error.ToString("G4", CultureInfo.InvariantCulture)}{(dead > 0 ? $", {dead} dead input channels" : "")})");
         }
 
-        if (QuantizeClassifier)
-            foreach (var name in model.VocabularyMatrices)
-            {
-                var tensor = model[name];
-                model.SetPacked(name, PackedTensor.QuantizeRtn(Format, model.GetFloats(name), tensor.Rows, tensor.Cols));
-            }
         context.Log($"{Name}: done in {clock.Elapsed.TotalSeconds:F1} s");
     }
 
@@ -157,7 +153,7 @@ public sealed class GptqInt4Pass(int groupSize, bool symmetric, bool quantizeCla
 
     public override string Name => Descriptor.Name;
 
-    public override int Version => 1;
+    public override int Version => 2;
 
     public bool Symmetric => Format.Scheme == QuantScheme.Symmetric;
 
@@ -186,5 +182,5 @@ public sealed class GptqInt8Pass(int groupSize, bool quantizeClassifier, bool ac
 
     public override string Name => Descriptor.Name;
 
-    public override int Version => 1;
+    public override int Version => 2;
 }
