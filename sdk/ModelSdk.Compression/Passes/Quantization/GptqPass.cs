@@ -74,6 +74,7 @@ public abstract class GptqPass(TensorFormat format, bool quantizeClassifier, boo
         // the wo/w2 residual matching then also absorbs the embedding's rounding.
         var embedding = model.GetFloats(TensorNames.TokenEmbedding);
         var x = forward.Embed(QuantizeClassifier ? VocabularyQuantizer.Quantize(model, Format) : embedding); // the quantized model's residual stream
+        if (QuantizeClassifier) context.Log($"{Name}: embedding/classifier quantized in {clock.Elapsed.TotalSeconds:F1} s");
         var reference = forward.Embed(embedding); // the fp32 model's
         var steps = config.Layers * 4;
         var step = 0;
