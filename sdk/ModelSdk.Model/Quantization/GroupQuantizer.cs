@@ -68,7 +68,7 @@ public static class GroupQuantizer
     /// <summary>
     /// Parameters that minimize the group's squared rounding error, as stored (fp16) — for matrices no calibration data
     /// describes, where the plain error is the objective (the embedding). Starting from the format's own rule and from
-    /// ranges narrowed in steps of 5% at each end (asymmetric) or scales shrunk in steps of 5% (symmetric), it
+    /// ranges narrowed in steps of 2.5% at each end (asymmetric) or scales shrunk in steps of 5% (symmetric), it
     /// alternates encoding with the least-squares fit of scale (and min) to the codes, and keeps the best; never worse
     /// than <see cref="FindParams"/>.
     /// </summary>
@@ -81,31 +81,26 @@ public static class GroupQuantizer
         var (scale, min) = RawParams(format, group);
         var range = scale * 15f;
         Span<int> codes = stackalloc int[group.Length];
-        var side = AsymmetricSteps + 1;
-        var candidates = asymmetric ? side * side : SymmetricSteps + 1;
-        for (var k = 0; k < candidates; k++)
-        {
-            var p = asymmetric
-                ? new GroupParams((1 - (k / side + k % side) * FitStep) * scale, min + k / side * FitStep * range).Rounded()
-                : new GroupParams((1 - k * FitStep) * scale).Rounded();
-            for (var iteration = 0; iteration <= FitIterations && p.Scale != 0; iteration++)
+        for (var low = 0; low <= FitSteps; low++)
+            for (var high = 0; high <= FitSteps; high++)
             {
-                for (var i = 0; i < group.Length; i++) codes[i] = Encode(format, group[i], p);
-                var error = SquaredError(format, group, codes, p);
-                if (error < bestError) (bestError, best) = (error, p);
-                if (iteration < FitIterations && LeastSquares(format, group, codes) is { } fitted) p = fitted;
-                else break;
+                if (!asymmetric && low != high) continue;
+                var p = asymmetric
+                    ? new GroupParams((1 - (low + high) * 0.025f) * scale, min + low * 0.025f * range).Rounded()
+                    : new GroupParams((1 - low * 0.05f) * scale).Rounded();
+                for (var iteration = 0; iteration <= FitIterations && p.Scale != 0; iteration++)
+                {
+                    for (var i = 0; i < group.Length; i++) codes[i] = Encode(format, group[i], p);
+                    var error = SquaredError(format, group, codes, p);
+                    if (error < bestError) (bestError, best) = (error, p);
+                    if (iteration < FitIterations && LeastSquares(format, group, codes) is { } fitted) p = fitted;
+                    else break;
+                }
             }
-        }
         return best;
     }
 
-    /// <summary>Narrowing step, as a share of the range (asymmetric: each end, up to 20%; symmetric: the scale, up to 40%).</summary>
-    private const float FitStep = 0.05f;
-
-    private const int AsymmetricSteps = 4;
-
-    private const int SymmetricSteps = 8;
+    private const int FitSteps = 8;
 
     private const int FitIterations = 2;
 
