@@ -55,7 +55,7 @@ public sealed class PruningBuildTests(PackedSdk sdk)
     public void JointlyQuantizedInt8_IsStoredQ8Sparse24_AndTheGeneratedClassWritesTheRuntimesStory()
     {
         var scenario = sdk.CreateScenario("Pruned");
-        Edit(scenario, "Sparsity=\"2:4\"", "Sparsity=\"2:4\" JointQuantization=\"true\" Quantize=\"rtn-int8\"");
+        scenario.EditProject("Sparsity=\"2:4\"", "Sparsity=\"2:4\" JointQuantization=\"true\" Quantize=\"rtn-int8\"");
         var build = scenario.Build();
         Assert.True(build.ExitCode == 0, build.ToString());
         using (var artifact = ModelArtifact.Open(Path.Combine(scenario.IntermediateModels, "Stories15M.msdk")))
@@ -77,7 +77,7 @@ public sealed class PruningBuildTests(PackedSdk sdk)
     public void JointQuantizationWithoutSparseGpt_IsMsdk1023_OnTheItemsLine()
     {
         var scenario = sdk.CreateScenario("Pruned");
-        Edit(scenario, "Prune=\"sparsegpt\" Sparsity=\"2:4\"", "Prune=\"wanda\" Sparsity=\"2:4\" JointQuantization=\"true\" Quantize=\"rtn-int4\"");
+        scenario.EditProject("Prune=\"sparsegpt\" Sparsity=\"2:4\"", "Prune=\"wanda\" Sparsity=\"2:4\" JointQuantization=\"true\" Quantize=\"rtn-int4\"");
         var build = scenario.Build();
         Assert.NotEqual(0, build.ExitCode);
         Assert.Matches(@"App\.csproj\(7,\d+\): ModelSdk error MSDK1023: JointQuantization quantizes inside SparseGPT's weight reconstruction: it needs Prune=""sparsegpt"", not ""wanda""", build.Output);
@@ -91,14 +91,6 @@ public sealed class PruningBuildTests(PackedSdk sdk)
         var newline = text.IndexOf('\n');
         Assert.True(newline > 0, run.ToString());
         return (text[..newline], text[(newline + 1)..].TrimEnd('\n'));
-    }
-
-    private static void Edit(Scenario scenario, string from, string to)
-    {
-        var project = scenario.PathOf("App.csproj");
-        var text = File.ReadAllText(project);
-        Assert.Contains(from, text);
-        File.WriteAllText(project, text.Replace(from, to));
     }
 
     /// <summary>The matrix is stored compressed and, decoded, has exactly two zeros in every group of 4 inputs of every row.</summary>
