@@ -37,18 +37,11 @@ public sealed class PruningBuildTests(PackedSdk sdk)
             }
         }
 
-        var run = scenario.RunApp();
-        Assert.True(run.ExitCode == 0, run.ToString());
-        var (format, story) = FormatAndStory(run);
-        Assert.Equal("f32_sparse24", format);
-        var words = story.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(words.Length > 20, run.ToString());
+        var story = AppStory_IsTheRuntimes(scenario, "f32_sparse24");
         // Sensible English: words of letters (with punctuation), and sentences that end.
+        var words = story.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
         Assert.True(words.Count(w => w.Trim('.', ',', '!', '?', '"', '\'').All(char.IsLetter)) >= words.Length * 9 / 10, story);
         Assert.Contains(".", story);
-
-        using var model = LanguageModel.Load(scenario.PathOf("bin", "Release", "net10.0", "Stories15M.msdk"), new LoadOptions { Threads = 2 });
-        Assert.Equal(model.Generate("Once upon a time", new GenerationOptions { MaxTokens = 40, Temperature = 0 }).TrimEnd('\n'), story);
     }
 
     [Fact]
@@ -64,13 +57,7 @@ public sealed class PruningBuildTests(PackedSdk sdk)
             Assert.Equal(["sparsegpt", "rtn-int8", "sparse24-storage"], artifact.Manifest.Provenance.Passes.Select(p => p.Name));
             Assert.Equal("q8_g32", artifact.Manifest.Provenance.Passes[0].Options["JointQuantization"]);
         }
-        var run = scenario.RunApp();
-        Assert.True(run.ExitCode == 0, run.ToString());
-        var (format, story) = FormatAndStory(run);
-        Assert.Equal("q8_g32_sparse24", format);
-        Assert.True(story.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries).Length > 20, run.ToString());
-        using var model = LanguageModel.Load(scenario.PathOf("bin", "Release", "net10.0", "Stories15M.msdk"), new LoadOptions { Threads = 2 });
-        Assert.Equal(model.Generate("Once upon a time", new GenerationOptions { MaxTokens = 40, Temperature = 0 }).TrimEnd('\n'), story);
+        AppStory_IsTheRuntimes(scenario, "q8_g32_sparse24");
     }
 
     [Fact]
@@ -82,6 +69,22 @@ public sealed class PruningBuildTests(PackedSdk sdk)
         Assert.NotEqual(0, build.ExitCode);
         Assert.Matches(@"App\.csproj\(7,\d+\): ModelSdk error MSDK1023: JointQuantization quantizes inside SparseGPT's weight reconstruction: it needs Prune=""sparsegpt"", not ""wanda""", build.Output);
         if (Directory.Exists(scenario.IntermediateModels)) Assert.Empty(Directory.GetFiles(scenario.IntermediateModels, "*.msdk"));
+    }
+
+    /// <summary>
+    /// Runs the app: it prints <paramref name="format"/> and a story of more than 20 words, the same as the runtime's
+    /// greedy story from the built artifact. Returns the story.
+    /// </summary>
+    private static string AppStory_IsTheRuntimes(Scenario scenario, string format)
+    {
+        var run = scenario.RunApp();
+        Assert.True(run.ExitCode == 0, run.ToString());
+        var (printedFormat, story) = FormatAndStory(run);
+        Assert.Equal(format, printedFormat);
+        Assert.True(story.Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries).Length > 20, run.ToString());
+        using var model = LanguageModel.Load(scenario.PathOf("bin", "Release", "net10.0", "Stories15M.msdk"), new LoadOptions { Threads = 2 });
+        Assert.Equal(model.Generate("Once upon a time", new GenerationOptions { MaxTokens = 40, Temperature = 0 }).TrimEnd('\n'), story);
+        return story;
     }
 
     /// <summary>The app prints the weight format on its first line, then the story (which may hold line breaks).</summary>
