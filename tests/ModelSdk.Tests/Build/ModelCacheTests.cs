@@ -59,7 +59,8 @@ public sealed class ModelCacheTests
         var entries = Enumerable.Range(0, 4).AsParallel().WithDegreeOfParallelism(4).Select(_ => cache.GetOrAdd(plan, path =>
         {
             Interlocked.Increment(ref compiles);
-            Thread.Sleep(300); // keeps the lock long enough for the others to find it held
+            // Holds the lock until the other callers have found it held (bounded: on 2 busy cores they may start late).
+            SpinWait.SpinUntil(() => Volatile.Read(ref waited) >= 3, TimeSpan.FromSeconds(20));
             ModelCompiler.Compile(plan, path);
         }, m => { if (m.Contains("waiting")) Interlocked.Increment(ref waited); })).ToArray();
         Assert.Equal(1, compiles);
