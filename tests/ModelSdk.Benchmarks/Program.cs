@@ -34,6 +34,7 @@ var formats = false;
 var sparse = false;
 string[]? onlyFormats = null;
 var int4StepRounds = 0;
+var int4DecodeRounds = 0;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -48,6 +49,7 @@ for (var i = 0; i < args.Length; i++)
         case "--only": onlyFormats = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break; // with --formats: these formats only
         case "--sparse": sparse = true; break; // SparseBenchmarks.cs
         case "--int4-steps": int4StepRounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break; // QuantizedBenchmarks.Int4Steps
+        case "--int4-decode": int4DecodeRounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break; // QuantizedBenchmarks.Int4Decode
         default:
             Console.Error.WriteLine($"Unknown argument '{args[i]}'. Usage: [--threads N] [--runc PATH] [--no-tinyllama] [--tinyllama-tokens N]");
             return 2;
@@ -62,6 +64,7 @@ Console.WriteLine();
 if (profileSeconds > 0) return Stories.Profile(maxThreads, profileSeconds, FindRepoRoot());
 if (sparse) return SparseBenchmarks.Run();
 if (int4StepRounds > 0) return QuantizedBenchmarks.Int4Steps(int4StepRounds);
+if (int4DecodeRounds > 0) return QuantizedBenchmarks.Int4Decode(int4DecodeRounds, tinyTokens);
 if (formats) return QuantizedBenchmarks.Run(maxThreads, tinyLlama, tinyTokens, FindRepoRoot(), onlyFormats);
 var rows = new List<string[]>();
 rows.AddRange(KernelBenchmarks.MatVecRows());

@@ -168,20 +168,26 @@ internal static unsafe class QuantizedBenchmarks
     }
 
     /// <summary>
-    /// <c>--int4-steps</c>: the AVX2 int4 kernel at 1, 2 and 4 rows per step against the int8 kernel, single thread, on
-    /// TinyLlama's 5632×2048 matrix. The variants run alternately, round after round, and each keeps its fastest round,
-    /// so a shared machine's load disturbs them alike; the ratios to the 1-row step are the result.
+    /// <c>--int4-steps</c>: the AVX2 int4 kernel at 1, 2 and 4 rows per step (4 rows also with prefetching) against the
+    /// int8 kernel, single thread, on TinyLlama's 5632×2048 matrix, cached (the same copy again) and from memory (a copy
+    /// not read for 96 MB). The variants run alternately, round after round, and each keeps its fastest round, so a shared
+    /// machine's load disturbs them alike; the ratios to the 1-row step are the result.
     /// </summary>
     public static int Int4Steps(int rounds)
     {
         const int rows = 5632, cols = 2048;
+        const long coldBytes = 96L << 20; // each cold unit reads a different copy: 96 MB of copies is 3x the 32 MB L3
         var values = RandomValues(rows, cols, cols);
         var width = VectorWidths.Best;
-        var variants = new List<(string Label, TensorType Type, int Step)>();
+        var variants = new List<(string Label, TensorType Type, int Step, int Prefetch)>();
         foreach (var type in new[] { TensorType.Q4G32Sym, TensorType.Q4G32Asym })
-            foreach (var step in new[] { 1, 2, 4 }) variants.Add(($"{type.ToManifestName()}, {step} row(s) per step", type, step));
-        variants.Add((TensorType.Q8G32.ToManifestName(), TensorType.Q8G32, 1));
-        var matrices = new Dictionary<TensorType, (IntPtr Data, int Bytes)>();
+        {
+            foreach (var step in new[] { 1, 2, 4 }) variants.Add(($"{type.ToManifestName()}, {step} row(s) per step", type, step, 0));
+            foreach (var ahead in new[] { 8, 16 }) variants.Add(($"{type.ToManifestName()}, 4 rows per step, prefetch {ahead} rows ahead", type, 4, ahead));
+        }
+        variants.Add((TensorType.Q8G32.ToManifestName(), TensorType.Q8G32, 1, 0));
+        var copies = new Dictionary<TensorType, IntPtr[]>();
+        var sizes = new Dictionary<TensorType, int>();
         var x = (float*)NativeMemory.AlignedAlloc(cols * 4, 64);
         var y = (float*)NativeMemory.AlignedAlloc(rows * 4, 64);
         try
@@ -189,41 +195,103 @@ internal static unsafe class QuantizedBenchmarks
             foreach (var type in variants.Select(v => v.Type).Distinct())
             {
                 var bytes = Pack(type, values, rows, cols);
-                var data = (byte*)NativeMemory.AlignedAlloc((nuint)bytes.Length, 64);
-                bytes.CopyTo(new Span<byte>(data, bytes.Length));
-                matrices[type] = ((IntPtr)data, bytes.Length);
+                var count = (int)Math.Max(2, coldBytes / bytes.Length);
+                copies[type] = new IntPtr[count];
+                sizes[type] = bytes.Length;
+                for (var c = 0; c < count; c++)
+                {
+                    var data = (byte*)NativeMemory.AlignedAlloc((nuint)bytes.Length, 64);
+                    bytes.CopyTo(new Span<byte>(data, bytes.Length));
+                    copies[type][c] = (IntPtr)data;
+                }
             }
             var random = new Random(7);
             for (var i = 0; i < cols; i++) x[i] = (float)(random.NextDouble() * 2 - 1);
-            var best = new double[variants.Count];
-            Array.Fill(best, double.MaxValue);
+            var hot = new double[variants.Count];
+            var cold = new double[variants.Count];
+            Array.Fill(hot, double.MaxValue);
+            Array.Fill(cold, double.MaxValue);
             const int repeats = 2; // short timed units (about 1 ms): under load some land in one undisturbed time slice
+            var next = 0;
             for (var round = 0; round < rounds; round++)
                 for (var v = 0; v < variants.Count; v++)
                 {
-                    var (_, type, step) = variants[v];
-                    var w = new WeightMatrix(type, (void*)matrices[type].Data, rows, cols);
+                    var (_, type, step, prefetch) = variants[v];
                     QuantizedMatVec.Int4RowsPerStep = step;
+                    QuantizedMatVec.Int4PrefetchRows = prefetch;
+                    var set = copies[type];
+                    var w = new WeightMatrix(type, (void*)set[0], rows, cols);
                     var watch = Stopwatch.StartNew();
                     for (var i = 0; i < repeats; i++) QuantizedMatVec.Rows(w, x, y, 0, rows, false, width);
-                    best[v] = Math.Min(best[v], watch.Elapsed.TotalSeconds / repeats);
+                    hot[v] = Math.Min(hot[v], watch.Elapsed.TotalSeconds / repeats);
+                    // Cold: a copy not touched for the last ~96 MB of reads, so its bytes come from memory.
+                    next = (next + 1) % set.Length;
+                    w = new WeightMatrix(type, (void*)set[next == 0 ? 1 : next], rows, cols);
+                    watch.Restart();
+                    QuantizedMatVec.Rows(w, x, y, 0, rows, false, width);
+                    cold[v] = Math.Min(cold[v], watch.Elapsed.TotalSeconds);
                 }
-            Console.WriteLine($"| kernel ({rows}x{cols}, 1 thread, {width}, fastest of {rounds} alternating rounds) | Gweights/s | time vs same format at 1 row per step |");
-            Console.WriteLine("|---|---:|---:|");
+            Console.WriteLine($"| kernel ({rows}x{cols}, 1 thread, {width}, fastest of {rounds} alternating rounds) | Gweights/s, cached | time vs same format at 1 row per step | Gweights/s from memory | GB/s from memory |");
+            Console.WriteLine("|---|---:|---:|---:|---:|");
             for (var v = 0; v < variants.Count; v++)
             {
                 var baseline = variants.FindIndex(u => u.Type == variants[v].Type);
-                Console.WriteLine($"| {variants[v].Label} | {(double)rows * cols / best[v] / 1e9:F1} | {best[v] / best[baseline]:F3} |");
+                var bytes = sizes[variants[v].Type];
+                Console.WriteLine($"| {variants[v].Label} | {(double)rows * cols / hot[v] / 1e9:F1} | {hot[v] / hot[baseline]:F3} | {(double)rows * cols / cold[v] / 1e9:F1} | {bytes / cold[v] / 1e9:F1} |");
             }
             return 0;
         }
         finally
         {
             QuantizedMatVec.Int4RowsPerStep = 4;
-            foreach (var (data, _) in matrices.Values) NativeMemory.AlignedFree((void*)data);
+            QuantizedMatVec.Int4PrefetchRows = 8;
+            foreach (var set in copies.Values)
+                foreach (var data in set) NativeMemory.AlignedFree((void*)data);
             NativeMemory.AlignedFree(x);
             NativeMemory.AlignedFree(y);
         }
+    }
+
+    /// <summary>
+    /// Decode at the TinyLlama-1.1B shape in int4 (q4_g32_sym), variants of the int4 kernel alternating round by round on
+    /// the same weights, 1 and 2 threads: best tok/s of <paramref name="rounds"/> each, and the read bandwidth of the run.
+    /// </summary>
+    public static int Int4Decode(int rounds, int tokens)
+    {
+        var config = new LlamaConfig
+        {
+            Dim = 2048, HiddenDim = 5632, Layers = 22, Heads = 32, KvHeads = 4, VocabSize = 32000, ContextLength = 2048,
+            SharedClassifier = false,
+        };
+        using LlamaWeights weights = new PackedRandomWeights(config, TensorType.Q4G32Sym, seed: 42);
+        (string Label, int Prefetch)[] variants = [("no prefetch", 0), ("prefetch 8 rows ahead (default)", 8), ("prefetch 16 rows ahead", 16)];
+        int[] threads = [1, 2];
+        var bandwidth = threads.ToDictionary(t => t, t => MemoryBandwidth.Read(t));
+        var best = new double[variants.Length, threads.Length];
+        try
+        {
+            for (var round = 0; round < rounds; round++)
+                for (var ti = 0; ti < threads.Length; ti++)
+                {
+                    using var transformer = new LlamaTransformer(weights, threads[ti], ownsWeights: false);
+                    for (var v = 0; v < variants.Length; v++)
+                    {
+                        QuantizedMatVec.Int4PrefetchRows = variants[v].Prefetch;
+                        best[v, ti] = Math.Max(best[v, ti], TinyLlama.Decode(transformer, tokens));
+                    }
+                }
+        }
+        finally
+        {
+            QuantizedMatVec.Int4PrefetchRows = 8;
+        }
+        Console.WriteLine($"| q4_g32_sym decode, TinyLlama-1.1B shape ({tokens} tokens, best of {rounds} alternating rounds) | threads | tok/s | weights GB/s | ratio to read bandwidth |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        for (var v = 0; v < variants.Length; v++)
+            for (var ti = 0; ti < threads.Length; ti++)
+                Console.WriteLine($"| {variants[v].Label} | {threads[ti]} | {best[v, ti]:F2} | {weights.BytesPerToken * best[v, ti] / 1e9:F1} | {weights.BytesPerToken * best[v, ti] / bandwidth[threads[ti]]:F2} |");
+        foreach (var t in threads) Console.WriteLine($"memory read, {t} thread(s): {bandwidth[t] / 1e9:F1} GB/s");
+        return 0;
     }
 
     private static float[] RandomValues(int rows, int cols, ulong seed)
