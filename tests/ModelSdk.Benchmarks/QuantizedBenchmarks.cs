@@ -168,8 +168,8 @@ internal static unsafe class QuantizedBenchmarks
     }
 
     /// <summary>
-    /// <c>--int4-steps</c>: the AVX2 int4 kernel at 1, 2 and 4 rows per step (4 rows also with prefetching) against the
-    /// int8 kernel, single thread, on TinyLlama's 5632×2048 matrix, cached (the same copy again) and from memory (a copy
+    /// <c>--int4-steps</c>: the AVX2 int4 kernel at 1, 2 and 4 rows per step (4 rows also with prefetching) and the int8
+    /// kernel at 1 and 4, single thread, on TinyLlama's 5632×2048 matrix, cached (the same copy again) and from memory (a copy
     /// not read for 96 MB). The variants run alternately, round after round, and each keeps its fastest round, so a shared
     /// machine's load disturbs them alike; the ratios to the 1-row step are the result.
     /// </summary>
@@ -185,7 +185,8 @@ internal static unsafe class QuantizedBenchmarks
             foreach (var step in new[] { 1, 2, 4 }) variants.Add(($"{type.ToManifestName()}, {step} row(s) per step", type, step, 0));
             foreach (var ahead in new[] { 8, 16 }) variants.Add(($"{type.ToManifestName()}, 4 rows per step, prefetch {ahead} rows ahead", type, 4, ahead));
         }
-        variants.Add((TensorType.Q8G32.ToManifestName(), TensorType.Q8G32, 1, 0));
+        variants.Add(($"{TensorType.Q8G32.ToManifestName()}, 1 row per step", TensorType.Q8G32, 1, 0));
+        variants.Add(($"{TensorType.Q8G32.ToManifestName()}, 4 rows per step, prefetch 8 rows ahead", TensorType.Q8G32, 4, 8));
         var copies = new Dictionary<TensorType, IntPtr[]>();
         var sizes = new Dictionary<TensorType, int>();
         var x = (float*)NativeMemory.AlignedAlloc(cols * 4, 64);
@@ -217,8 +218,8 @@ internal static unsafe class QuantizedBenchmarks
                 for (var v = 0; v < variants.Count; v++)
                 {
                     var (_, type, step, prefetch) = variants[v];
-                    QuantizedMatVec.Int4RowsPerStep = step;
-                    QuantizedMatVec.Int4PrefetchRows = prefetch;
+                    QuantizedMatVec.RowsPerStep = step;
+                    QuantizedMatVec.PrefetchRows = prefetch;
                     var set = copies[type];
                     var w = new WeightMatrix(type, (void*)set[0], rows, cols);
                     var watch = Stopwatch.StartNew();
@@ -243,8 +244,8 @@ internal static unsafe class QuantizedBenchmarks
         }
         finally
         {
-            QuantizedMatVec.Int4RowsPerStep = 4;
-            QuantizedMatVec.Int4PrefetchRows = 8;
+            QuantizedMatVec.RowsPerStep = 4;
+            QuantizedMatVec.PrefetchRows = 8;
             foreach (var set in copies.Values)
                 foreach (var data in set) NativeMemory.AlignedFree((void*)data);
             NativeMemory.AlignedFree(x);
@@ -276,14 +277,14 @@ internal static unsafe class QuantizedBenchmarks
                     using var transformer = new LlamaTransformer(weights, threads[ti], ownsWeights: false);
                     for (var v = 0; v < variants.Length; v++)
                     {
-                        QuantizedMatVec.Int4PrefetchRows = variants[v].Prefetch;
+                        QuantizedMatVec.PrefetchRows = variants[v].Prefetch;
                         best[v, ti] = Math.Max(best[v, ti], TinyLlama.Decode(transformer, tokens));
                     }
                 }
         }
         finally
         {
-            QuantizedMatVec.Int4PrefetchRows = 8;
+            QuantizedMatVec.PrefetchRows = 8;
         }
         Console.WriteLine($"| q4_g32_sym decode, TinyLlama-1.1B shape ({tokens} tokens, best of {rounds} alternating rounds) | threads | tok/s | weights GB/s | ratio to read bandwidth |");
         Console.WriteLine("|---|---:|---:|---:|---:|");

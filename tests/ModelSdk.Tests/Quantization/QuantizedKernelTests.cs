@@ -72,14 +72,15 @@ public sealed unsafe class QuantizedKernelTests
     private static readonly object Int4Switch = new();
 
     /// <summary>
-    /// The int4 kernel's multi-row steps (4 and 2 rows per pass over the activations) give every row the same bits as
-    /// one row at a time, on row ranges that leave a 2-row and a 1-row remainder, so results do not depend on the split.
+    /// The int4 and int8 kernels' multi-row steps (4 and 2 rows per pass over the activations) give every row the same
+    /// bits as one row at a time, on row ranges that leave a 2-row and a 1-row remainder, so results do not depend on the split.
     /// </summary>
     [Theory]
     [MemberData(nameof(FormatsAndWidths))]
-    public void Int4RowSteps_GiveTheSameBitsAsOneRowAtATime(string name, int bits)
+    public void RowSteps_GiveTheSameBitsAsOneRowAtATime(string name, int bits)
     {
-        if (!name.StartsWith("q4", StringComparison.Ordinal)) return;
+        var grouped = name.StartsWith("q4", StringComparison.Ordinal) || name.StartsWith("q8_g", StringComparison.Ordinal);
+        if (!grouped || name.Contains("sparse", StringComparison.Ordinal)) return;
         TensorTypeExtensions.TryParse(name, out var type);
         var format = TensorFormats.Of(type);
         foreach (var cols in new[] { 32, 96, 288, 768 })
@@ -94,7 +95,7 @@ public sealed unsafe class QuantizedKernelTests
                 {
                     foreach (var step in new[] { 1, 2, 4 })
                     {
-                        QuantizedMatVec.Int4RowsPerStep = step;
+                        QuantizedMatVec.RowsPerStep = step;
                         var y = Random(rows, 3);
                         fixed (byte* pw = bytes)
                         fixed (float* px = x, py = y)
@@ -102,7 +103,7 @@ public sealed unsafe class QuantizedKernelTests
                         results[step] = y;
                     }
                 }
-                finally { QuantizedMatVec.Int4RowsPerStep = 4; }
+                finally { QuantizedMatVec.RowsPerStep = 4; }
             }
             Assert.Equal(results[1], results[2]);
             Assert.Equal(results[1], results[4]);

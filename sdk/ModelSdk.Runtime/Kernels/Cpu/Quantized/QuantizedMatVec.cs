@@ -18,7 +18,8 @@ namespace ModelSdk.Runtime.Kernels.Cpu.Quantized;
 /// activation scale with one FMA. Symmetric int4's zero code (8) and asymmetric int4's min are one per-group term each
 /// (<c>−8·d·Σx</c>, <c>min·Σx</c>) added per row. Per row the fp16 scales are widened 8 at a time into a small buffer,
 /// already multiplied by the activation scales. The AVX2 int4 kernel takes 4 rows per pass over the activations
-/// (<see cref="Int4RowsPerStep"/>), so each activation vector loaded serves 4 rows: 1.3× the one-row speed.
+/// (<see cref="RowsPerStep"/>), so each activation vector loaded serves 4 rows: 1.3× the one-row speed; so does the int8
+/// one. Both prefetch the rows a few steps ahead (<see cref="PrefetchRows"/>).
 /// </para>
 /// <para>
 /// fp16 weights are widened to fp32 16 at a time by the exponent-rebias trick and meet fp32 activations.
@@ -38,21 +39,21 @@ internal static unsafe class QuantizedMatVec
     internal static bool Int4Uses512 { get; set; }
 
     /// <summary>
-    /// Rows the AVX2 int4 kernel takes per pass over the activations (1, 2 or 4): each activation vector loaded is used
-    /// by that many rows. Every row's sum is the same bit for bit whatever the step, so results do not depend on how rows
-    /// are split across threads. A setting for the benchmark, which compares the steps.
+    /// Rows the AVX2 int4 and int8 kernels take per pass over the activations (1, 2 (int4 only) or 4): each activation
+    /// vector loaded is used by that many rows. Every row's sum is the same bit for bit whatever the step, so results do
+    /// not depend on how rows are split across threads. A setting for the benchmark, which compares the steps.
     /// </summary>
-    internal static int Int4RowsPerStep { get; set; } = 4;
+    internal static int RowsPerStep { get; set; } = 4;
 
     /// <summary>
-    /// How many rows ahead the 4-row int4 kernel prefetches codes (a multiple of 4; 0: none). Its four streams of one row
+    /// How many rows ahead the 4-row kernels prefetch codes (a multiple of 4; 0: none). Its four streams of one row
     /// each (1 KB at 2048 columns) end before the hardware prefetcher has learned them, so without this each step's first
     /// touches of its rows wait for memory. Prefetching rows r+N..r+N+3 in address order while rows r..r+3 are computed
     /// (one forward stream) measured 1.75× (1 thread) and 2.1× (2 threads) the no-prefetch decode at the 1.1B shape,
     /// where a line of each of those rows at the same offset (four streams again) gave only 1.35–1.4× (<c>--int4-decode</c>,
     /// <c>--int4-steps</c>). 8 and 16 rows ahead tied. A setting for the benchmark.
     /// </summary>
-    internal static int Int4PrefetchRows { get; set; } = 8;
+    internal static int PrefetchRows { get; set; } = 8;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Rows(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd, bool accumulate, VectorWidth width)
@@ -91,10 +92,14 @@ internal static unsafe class QuantizedMatVec
         var r = rowStart;
         if (w.Bits == 4 && (simd == 256 || !Int4Uses512))
         {
-            if (Int4RowsPerStep >= 4)
-                for (; r + 4 <= rowEnd; r += 4) Q4Rows256x4(w, a, y, r, accumulate);
-            if (Int4RowsPerStep >= 2)
+            if (RowsPerStep >= 4)
+                for (; r + 4 <= rowEnd; r += 4) Rows256x4<Int4Block>(w, a, y, r, accumulate);
+            if (RowsPerStep >= 2)
                 for (; r + 2 <= rowEnd; r += 2) Q4Rows256x2(w, a, y, r, accumulate);
+        }
+        else if (w.Bits == 8 && simd == 256 && RowsPerStep >= 4)
+        {
+            for (; r + 4 <= rowEnd; r += 4) Rows256x4<Int8Block>(w, a, y, r, accumulate);
         }
         for (; r < rowEnd; r++)
         {
@@ -295,9 +300,13 @@ internal static unsafe class QuantizedMatVec
         Store(y + r + 1, Vector256.Sum(e1 + d1) + o1, accumulate);
     }
 
-    /// <summary>Rows r..r+3 of int4 weights, as <see cref="Q4Rows256x2"/> for four rows (the same sums bit for bit).</summary>
+    /// <summary>
+    /// Rows r..r+3 of int4 or int8 weights (<typeparamref name="TBlock"/>), as <see cref="Q4Rows256x2"/> for four rows:
+    /// per row the same accumulators in the same order as the one-row dots, so the same sums bit for bit.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Q4Rows256x4(in WeightMatrix w, QuantizedActivations a, float* y, int r, bool accumulate)
+    private static void Rows256x4<TBlock>(in WeightMatrix w, QuantizedActivations a, float* y, int r, bool accumulate)
+        where TBlock : struct, IBlock256
     {
         var o0 = PrepareRow256(w, r, a, a.RowScales);
         var o1 = PrepareRow256(w, r + 1, a, a.RowScales1);
@@ -309,47 +318,69 @@ internal static unsafe class QuantizedMatVec
         var x = a.Values;
         var blocks = a.Blocks;
         Vector256<float> e0 = default, e1 = default, e2 = default, e3 = default, d0 = default, d1 = default, d2 = default, d3 = default;
-        var ahead = (long)Int4PrefetchRows * stride;
+        var ahead = (long)PrefetchRows * stride;
         var b = 0;
         for (; b + 2 <= blocks; b += 2)
         {
             var xe = x + b * 32;
             Vector256<short> xl = Vector256.Load(xe), xh = Vector256.Load(xe + 16);
-            var cb = b * 16;
+            var cb = b * TBlock.Bytes;
             if ((b & 3) == 0 && ahead != 0)
             {
-                // Per 4 blocks (64 bytes) of each row here, the next 4 lines of the rows `ahead` later, in address order:
+                // Per 4 blocks of each row here, the next 4·4 blocks' bytes of the rows `ahead` later, in address order:
                 // a step prefetches exactly the 4 rows that many rows on, as one forward stream.
                 var p = c0 + ahead + 4 * cb;
-                Sse.Prefetch0(p);
-                Sse.Prefetch0(p + 64);
-                Sse.Prefetch0(p + 128);
-                Sse.Prefetch0(p + 192);
+                for (var line = 0; line < TBlock.Bytes * 16; line += 64) Sse.Prefetch0(p + line);
             }
-            e0 = Fma.MultiplyAdd(Q4Block256(c0 + cb, xl, xh), Vector256.Create(s0[b]), e0);
-            e1 = Fma.MultiplyAdd(Q4Block256(c1 + cb, xl, xh), Vector256.Create(s1[b]), e1);
-            e2 = Fma.MultiplyAdd(Q4Block256(c2 + cb, xl, xh), Vector256.Create(s2[b]), e2);
-            e3 = Fma.MultiplyAdd(Q4Block256(c3 + cb, xl, xh), Vector256.Create(s3[b]), e3);
+            e0 = Fma.MultiplyAdd(TBlock.Dot(c0 + cb, xl, xh), Vector256.Create(s0[b]), e0);
+            e1 = Fma.MultiplyAdd(TBlock.Dot(c1 + cb, xl, xh), Vector256.Create(s1[b]), e1);
+            e2 = Fma.MultiplyAdd(TBlock.Dot(c2 + cb, xl, xh), Vector256.Create(s2[b]), e2);
+            e3 = Fma.MultiplyAdd(TBlock.Dot(c3 + cb, xl, xh), Vector256.Create(s3[b]), e3);
             xl = Vector256.Load(xe + 32);
             xh = Vector256.Load(xe + 48);
-            d0 = Fma.MultiplyAdd(Q4Block256(c0 + cb + 16, xl, xh), Vector256.Create(s0[b + 1]), d0);
-            d1 = Fma.MultiplyAdd(Q4Block256(c1 + cb + 16, xl, xh), Vector256.Create(s1[b + 1]), d1);
-            d2 = Fma.MultiplyAdd(Q4Block256(c2 + cb + 16, xl, xh), Vector256.Create(s2[b + 1]), d2);
-            d3 = Fma.MultiplyAdd(Q4Block256(c3 + cb + 16, xl, xh), Vector256.Create(s3[b + 1]), d3);
+            d0 = Fma.MultiplyAdd(TBlock.Dot(c0 + cb + TBlock.Bytes, xl, xh), Vector256.Create(s0[b + 1]), d0);
+            d1 = Fma.MultiplyAdd(TBlock.Dot(c1 + cb + TBlock.Bytes, xl, xh), Vector256.Create(s1[b + 1]), d1);
+            d2 = Fma.MultiplyAdd(TBlock.Dot(c2 + cb + TBlock.Bytes, xl, xh), Vector256.Create(s2[b + 1]), d2);
+            d3 = Fma.MultiplyAdd(TBlock.Dot(c3 + cb + TBlock.Bytes, xl, xh), Vector256.Create(s3[b + 1]), d3);
         }
         if (b < blocks)
         {
             Vector256<short> xl = Vector256.Load(x + b * 32), xh = Vector256.Load(x + b * 32 + 16);
-            var cb = b * 16;
-            e0 = Fma.MultiplyAdd(Q4Block256(c0 + cb, xl, xh), Vector256.Create(s0[b]), e0);
-            e1 = Fma.MultiplyAdd(Q4Block256(c1 + cb, xl, xh), Vector256.Create(s1[b]), e1);
-            e2 = Fma.MultiplyAdd(Q4Block256(c2 + cb, xl, xh), Vector256.Create(s2[b]), e2);
-            e3 = Fma.MultiplyAdd(Q4Block256(c3 + cb, xl, xh), Vector256.Create(s3[b]), e3);
+            var cb = b * TBlock.Bytes;
+            e0 = Fma.MultiplyAdd(TBlock.Dot(c0 + cb, xl, xh), Vector256.Create(s0[b]), e0);
+            e1 = Fma.MultiplyAdd(TBlock.Dot(c1 + cb, xl, xh), Vector256.Create(s1[b]), e1);
+            e2 = Fma.MultiplyAdd(TBlock.Dot(c2 + cb, xl, xh), Vector256.Create(s2[b]), e2);
+            e3 = Fma.MultiplyAdd(TBlock.Dot(c3 + cb, xl, xh), Vector256.Create(s3[b]), e3);
         }
         Store(y + r, Vector256.Sum(e0 + d0) + o0, accumulate);
         Store(y + r + 1, Vector256.Sum(e1 + d1) + o1, accumulate);
         Store(y + r + 2, Vector256.Sum(e2 + d2) + o2, accumulate);
         Store(y + r + 3, Vector256.Sum(e3 + d3) + o3, accumulate);
+    }
+
+    /// <summary>One block's integer dot product with 32 int16 activations already loaded (codes 0..15, 16..31), as 8 fp32 partial sums.</summary>
+    private interface IBlock256
+    {
+        /// <summary>Code bytes per 32-value block.</summary>
+        static abstract int Bytes { get; }
+
+        static abstract Vector256<float> Dot(byte* codes, Vector256<short> low, Vector256<short> high);
+    }
+
+    private struct Int4Block : IBlock256
+    {
+        public static int Bytes => 16;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Dot(byte* codes, Vector256<short> low, Vector256<short> high) => Q4Block256(codes, low, high);
+    }
+
+    private struct Int8Block : IBlock256
+    {
+        public static int Bytes => 32;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Dot(byte* codes, Vector256<short> low, Vector256<short> high) => Q8Block256((sbyte*)codes, low, high);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -393,10 +424,14 @@ internal static unsafe class QuantizedMatVec
 
     /// <summary>One int8 block · 32 int16 activations (|sum| ≤ 32·127·32767 fits int32).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Q8Block256(sbyte* codes, short* x)
+    private static Vector256<float> Q8Block256(sbyte* codes, short* x) => Q8Block256(codes, Vector256.Load(x), Vector256.Load(x + 16));
+
+    /// <summary><see cref="Q8Block256(sbyte*, short*)"/> with the block's activations already loaded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q8Block256(sbyte* codes, Vector256<short> low, Vector256<short> high)
     {
-        var sums = Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(codes), Vector256.Load(x))
-            + Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(codes + 16), Vector256.Load(x + 16));
+        var sums = Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(codes), low)
+            + Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(codes + 16), high);
         return Avx.ConvertToVector256Single(sums);
     }
 
