@@ -34,7 +34,7 @@ internal static unsafe class Q8Sparse24MatVec
     public static void Rows(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd, bool accumulate, VectorWidth width)
     {
         if (rowStart >= rowEnd) return;
-        var a = QuantizedActivations.For(x, w.Cols, w.GroupSize);
+        var a = QuantizedActivations.For(x, w.Cols, w.GroupSize, w.Asymmetric);
         if (width >= VectorWidth.V512 && Avx512BW.IsSupported)
         {
             Rows512(w, a, y, rowStart, rowEnd, accumulate);

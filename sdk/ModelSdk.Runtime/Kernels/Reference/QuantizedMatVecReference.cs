@@ -17,7 +17,7 @@ internal static unsafe class QuantizedMatVecReference
     public static void Rows(in WeightMatrix w, float* x, float* y, int rowStart, int rowEnd, bool accumulate)
     {
         if (w.Int8Activations) Int8MatVecReference.Rows(w, x, y, rowStart, rowEnd, accumulate);
-        else if (TensorFormats.Of(w.Type).IsPacked) Rows(w, QuantizedActivations.For(x, w.Cols, w.GroupSize), y, rowStart, rowEnd, accumulate);
+        else if (TensorFormats.Of(w.Type).IsPacked) Rows(w, QuantizedActivations.For(x, w.Cols, w.GroupSize, w.Asymmetric), y, rowStart, rowEnd, accumulate);
         else DequantizedRows(w, x, y, rowStart, rowEnd, accumulate);
     }
 

@@ -14,7 +14,7 @@ internal static unsafe class Sparse24MatVecReference
     {
         if (w.Bits == 8)
         {
-            Rows(w, QuantizedActivations.For(x, w.Cols, w.GroupSize), y, rowStart, rowEnd, accumulate);
+            Rows(w, QuantizedActivations.For(x, w.Cols, w.GroupSize, w.Asymmetric), y, rowStart, rowEnd, accumulate);
             return;
         }
         for (var r = rowStart; r < rowEnd; r++)

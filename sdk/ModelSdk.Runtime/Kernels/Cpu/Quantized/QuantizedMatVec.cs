@@ -83,7 +83,7 @@ internal static unsafe class QuantizedMatVec
             return;
         }
 
-        var a = QuantizedActivations.For(x, w.Cols, w.GroupSize);
+        var a = QuantizedActivations.For(x, w.Cols, w.GroupSize, w.Asymmetric);
         if (simd == 0)
         {
             QuantizedMatVecReference.Rows(w, a, y, rowStart, rowEnd, accumulate);
