@@ -4,8 +4,9 @@ using ModelSdk.Runtime.Kernels.Cpu.Quantized;
 namespace ModelSdk.Tests.Quantization;
 
 /// <summary>
-/// The int16 activation quantizer (<see cref="QuantizedActivations"/>) in its AVX2 form gives the scalar form's bits:
-/// codes, block scales and both kinds of group sums, for every group size, on values with ties, zeros and outliers.
+/// The activation quantizers in their AVX2 form give the scalar form's bits, on values with ties, zeros and outliers:
+/// int16 per block (<see cref="QuantizedActivations"/>: codes, block scales, both kinds of group sums, every group size)
+/// and int8 per token (<see cref="Int8Activations"/>, W8A8).
 /// </summary>
 public sealed unsafe class ActivationQuantizerTests
 {
@@ -53,5 +54,30 @@ public sealed unsafe class ActivationQuantizerTests
             q.Quantize(px, 64, 32, groupSums: false, vectorized: Avx2.IsSupported);
             Assert.True(float.IsNaN(q.GroupSums[0]));
         }
+    }
+
+    [Theory]
+    [InlineData(288)]
+    [InlineData(800)]
+    [InlineData(803)] // a tail that is not a whole vector
+    public void Int8PerTokenAvx2Form_GivesTheScalarFormsBits(int cols)
+    {
+        if (!Avx2.IsSupported) return;
+        var random = new Random(cols);
+        var x = new float[cols];
+        for (var i = 0; i < cols; i++) x[i] = (float)(random.NextDouble() * 2 - 1);
+        x[cols / 3] = -7.5f; // the token's outlier sets the step
+        for (var i = 0; i < 32; i++) x[i] = (i % 5 - 2) * 7.5f / 127 * 0.5f; // exact halves of the step: ties to even
+        var scalar = new Int8Activations();
+        var vector = new Int8Activations();
+        fixed (float* px = x)
+        {
+            scalar.Quantize(px, cols, vectorized: false);
+            vector.Quantize(px, cols, vectorized: true);
+        }
+        Assert.Equal(7.5f / 127, scalar.Scale);
+        Assert.Equal(scalar.Scale, vector.Scale);
+        Assert.Equal(-127, scalar.Values[cols / 3]);
+        for (var i = 0; i < cols; i++) Assert.Equal(scalar.Values[i], vector.Values[i]);
     }
 }
