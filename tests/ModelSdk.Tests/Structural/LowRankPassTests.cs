@@ -108,7 +108,7 @@ public sealed class LowRankPassTests
             Assert.Equal(name.EndsWith("w1", StringComparison.Ordinal) ? 21 : 16, factors.Rank);
             Assert.True(factors.ValueCount <= tensor.ElementCount / 2);
             Assert.Equal(TensorType.F32, tensor.Type);
-            Assert.Equal(factors.Product(), model.GetFloats(name)); // the artifact stores the product
+            Assert.Equal(factors.Product(), model.GetFloats(name)); // later passes read the product (the artifact stores the factors)
         }
         Assert.Equal("21,16,21", context.ResultsOf(pass)!["ranks"]); // in LayerMatrices order: layers.0.w1, layers.1.wq, layers.1.w1
     }
@@ -163,7 +163,7 @@ public sealed class LowRankPassTests
     }
 
     [Fact]
-    public void Stories15M_with_low_rank_feed_forward_compiles_and_runs_on_the_unchanged_runtime()
+    public void Stories15M_with_one_low_rank_matrix_compiles_and_runs()
     {
         var pass = LowRank(("LowRankRatio", "0.5"), ("LowRankLayers", "layers.5.feed_forward.w2"));
         var artifact = Path.Combine(TestModels.TempDirectory, "stories15M-lowrank.msdk");

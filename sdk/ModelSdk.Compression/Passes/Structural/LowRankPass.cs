@@ -11,9 +11,10 @@ namespace ModelSdk.Compression.Passes.Structural;
 /// <c>low-rank</c>: replaces chosen block matrices by their best rank-r approximation W ≈ B·A (truncated SVD,
 /// <see cref="TruncatedSvd"/>), r from <c>LowRankRatio</c> (the share of the matrix's values the two factors hold) or
 /// from <c>LowRankEnergy</c> (the share of Σσ² kept). <c>LowRankLayers</c> chooses the matrices like <c>PruneLayers</c>
-/// (default: every block matrix). The artifact stores the product B·A as a dense fp32 matrix, so the runtime and its
-/// kernels are unchanged — the model computes what the factored one does, but is not smaller on disk or faster;
-/// a following <c>distill</c> trains the factors themselves (the product keeps its rank).
+/// (default: every block matrix). The artifact stores the two fp32 factors (<see cref="TensorNames.LowRankA"/>,
+/// <see cref="TensorNames.LowRankB"/>) and the runtime computes B·(A·x), so the matrices take rank · (rows + cols) values
+/// on disk and per token instead of rows · cols; a following <c>distill</c> trains the factors themselves (the product
+/// keeps its rank). A later pass that stores the matrix in its own format (quantization, pruning) stores the dense product.
 /// </summary>
 public sealed class LowRankPass : IModelPass
 {
@@ -52,7 +53,8 @@ public sealed class LowRankPass : IModelPass
 
     public string Name => Descriptor.Name;
 
-    public int Version => 1;
+    /// <summary>2: the artifact stores the factors (1 stored their dense product).</summary>
+    public int Version => 2;
 
     public IReadOnlyList<KeyValuePair<string, string>> Options =>
     [
@@ -117,7 +119,7 @@ public sealed class LowRankPass : IModelPass
         var values = results.Sum(r => r.Values);
         context.Log(string.Create(CultureInfo.InvariantCulture,
             $"{Name}: {names.Count} matrices, ranks {results.Min(r => r.Rank)}..{results.Max(r => r.Rank)}, {values} of {dense} values ({100.0 * values / dense:0.0}%), " +
-            $"kept Σσ² {results.Min(r => r.Energy):0.0000}..{results.Max(r => r.Energy):0.0000} (stored as dense products)"));
+            $"kept Σσ² {results.Min(r => r.Energy):0.0000}..{results.Max(r => r.Energy):0.0000} (stored as factors)"));
         context.RecordResult(this, "ranks", string.Join(",", results.Select(r => r.Rank.ToString(CultureInfo.InvariantCulture))));
         context.RecordResult(this, "factorValues", values.ToString(CultureInfo.InvariantCulture));
         context.RecordResult(this, "denseValues", dense.ToString(CultureInfo.InvariantCulture));
