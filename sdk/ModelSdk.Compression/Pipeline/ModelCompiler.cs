@@ -160,7 +160,8 @@ public static class ModelCompiler
     {
         if (passes.OfType<Passes.Structural.LowRankPass>().LastOrDefault() is not { } lowRank || context.ResultsOf(lowRank)?["ranks"] is not { } ranks) return;
         var made = ranks.Split(',').Length;
-        var kept = model.TensorNames.Count(name => model[name].LowRank is not null);
+        if (!lowRank.Factored) return;
+        var kept = model.TensorNames.Count(name => model[name] is { LowRank: not null, StoresFactors: true });
         if (kept < made)
             log($"{lowRank.Name}: {made - kept} of {made} factored matrices were stored dense by a later pass (as its format), {kept} as factors");
     }
@@ -216,7 +217,7 @@ public static class ModelCompiler
         foreach (var name in model.TensorNames)
         {
             var tensor = model[name];
-            if (tensor.LowRank is { } factors)
+            if (tensor is { LowRank: { } factors, StoresFactors: true })
             {
                 // Factored storage: the runtime computes B·(A·x), rank · (rows + cols) values instead of rows · cols.
                 writer.Add(TensorNames.LowRankA(name), TensorType.F32, [factors.Rank, factors.Cols], TensorData.FromFloats(factors.A));

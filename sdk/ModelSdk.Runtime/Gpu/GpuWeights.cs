@@ -89,7 +89,7 @@ internal sealed unsafe class GpuWeights : IDisposable
         if (weights.Layers.SelectMany((layer, l) => layer.Matrices.Select(m => (Layer: l, Matrix: m))).FirstOrDefault(e => e.Matrix.IsFactored) is { Matrix.IsFactored: true } factored)
             throw new NotSupportedException(
                 $"The GPU backend runs dense matrices; this model stores low-rank matrices as their two factors (layers.{factored.Layer}: {factored.Matrix.Describe()}), " +
-                "which only the CPU kernels multiply by. Load it with Device = ModelDevice.Cpu, or compile it without LowRankRatio/LowRankEnergy for the GPU.");
+                "which only the CPU kernels multiply by. Load it with Device = ModelDevice.Cpu, or compile it with LowRankStorage=\"dense\" (the same model, stored as the dense products).");
         static bool Ok(TensorType type) => type is TensorType.F32 or TensorType.F16;
         var types = weights.Layers.SelectMany(l => l.Matrices.Select(m => m.Outer.Type)).Distinct().ToArray();
         var unsupported = !Ok(weights.EmbeddingType) || !Ok(weights.ClassifierType) || types.Any(t => !Ok(t));

@@ -1,4 +1,3 @@
-using ModelSdk.Architecture;
 using ModelSdk.Artifacts;
 using ModelSdk.Compression.Import;
 using ModelSdk.Compression.Passes;
@@ -16,7 +15,7 @@ namespace ModelSdk.Tests.Structural;
 
 /// <summary>
 /// Low-rank matrices stored as their factors: stories15M with w1, w2, w3 at LowRankRatio 0.5 against the same model
-/// stored as dense products (what version 1 of the pass wrote): same logits up to fp32 rounding, the file smaller by
+/// stored as dense products (LowRankStorage="dense", what version 1 of the pass wrote): same logits up to fp32 rounding, the file smaller by
 /// the values the factors save, the factors read back exactly, and the GPU backend refusing them with the fix.
 /// </summary>
 public sealed class FactoredStorageTests
@@ -25,12 +24,12 @@ public sealed class FactoredStorageTests
 
     private static readonly Lazy<(string Factored, string Dense)> Artifacts = new(() =>
     {
-        var factored = Compile("stories15M-lr50-factored.msdk", LowRank());
-        var dense = Compile("stories15M-lr50-dense.msdk", LowRank(), new DenseProducts());
+        var factored = Compile("stories15M-lr50-factored.msdk", LowRank(factored: true));
+        var dense = Compile("stories15M-lr50-dense.msdk", LowRank(factored: false));
         return (factored, dense);
     });
 
-    private static LowRankPass LowRank() => new(0.5, null, FeedForward);
+    private static LowRankPass LowRank(bool factored) => new(0.5, null, FeedForward, factored: factored);
 
     private static string Compile(string name, params IModelPass[] passes)
     {
@@ -112,7 +111,7 @@ public sealed class FactoredStorageTests
     {
         using var imported = Llama2CheckpointImporter.Import(Path.Combine(TestModels.SharedModels, "stories15M.bin"));
         using var model = WorkingModel.FromImported(imported);
-        LowRank().Run(model, new PassContext());
+        LowRank(factored: true).Run(model, new PassContext());
         using var artifact = ModelArtifact.Open(Artifacts.Value.Factored);
         foreach (var name in model.LayerMatrices.Where(n => model[n].LowRank is not null))
         {
@@ -131,10 +130,11 @@ public sealed class FactoredStorageTests
         Assert.Equal(DiagnosticCodes.ArtifactVersionUnsupported, error.Code);
         Assert.Contains("low-rank", error.Message);
         Assert.Contains("Device = ModelDevice.Cpu", error.Message);
+        Assert.Contains("LowRankStorage=\"dense\"", error.Message);
     }
 
     [Fact]
-    public void A_matrix_stored_both_dense_and_factored_or_with_one_factor_is_MSDK2003()
+    public void A_matrix_stored_both_dense_and_factored_or_with_one_factor_is_MSDK2002()
     {
         using var source = ModelArtifact.Open(Artifacts.Value.Factored);
         var w1 = TensorNames.W1(0);
@@ -166,28 +166,5 @@ public sealed class FactoredStorageTests
         var path = Path.Combine(TestModels.TempDirectory, name);
         writer.Write(path, source.Manifest with { Tensors = null });
         return path;
-    }
-
-    /// <summary>Stores every factored matrix as its dense product: the artifact version 1 of the low-rank pass wrote.</summary>
-    private sealed class DenseProducts : IModelPass
-    {
-        public string Name => "dense-products";
-
-        public int Version => 1;
-
-        public IReadOnlyList<KeyValuePair<string, string>> Options => [];
-
-        public bool NeedsCalibration => false;
-
-        public TensorType? MatrixType => null;
-
-        public void Validate(LlamaConfig config)
-        {
-        }
-
-        public void Run(WorkingModel model, PassContext context)
-        {
-            foreach (var name in model.LayerMatrices.Where(n => model[n].LowRank is not null)) model.SetFloats(name, model.GetFloats(name));
-        }
     }
 }

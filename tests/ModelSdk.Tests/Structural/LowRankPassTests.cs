@@ -87,7 +87,7 @@ public sealed class LowRankPassTests
         using var model = GptqTestSupport.RandomModel(GptqTestSupport.Tiny, seed: 3);
         using var original = GptqTestSupport.RandomModel(GptqTestSupport.Tiny, seed: 3);
         var pass = LowRank(("LowRankRatio", "50%"), ("LowRankLayers", "W1, layers.1.attention.wq"));
-        Assert.Equal([new("LowRankRatio", "0.5"), new("LowRankLayers", "w1,layers.1.attention.wq"), new("LowRankCalibrated", "false")], pass.Options);
+        Assert.Equal([new("LowRankRatio", "0.5"), new("LowRankLayers", "w1,layers.1.attention.wq"), new("LowRankCalibrated", "false"), new("LowRankStorage", "factored")], pass.Options);
         Assert.False(pass.NeedsCalibration);
         pass.Validate(model.Config);
         var context = new PassContext();
@@ -198,10 +198,14 @@ public sealed class LowRankPassTests
     [InlineData("LowRankLayers", "w1")]
     [InlineData("LowRankCalibrated", "true")]
     [InlineData("LowRankCalibrated", "maybe")]
+    [InlineData("LowRankStorage", "dense")]
     public void Bad_or_incomplete_options_are_MSDK1012(string option, string value)
     {
         var error = Assert.Throws<ModelSdkException>(() => LowRank((option, value)));
         Assert.Equal(DiagnosticCodes.InvalidCompressionOption, error.Code);
+        var storage = Assert.Throws<ModelSdkException>(() => LowRank(("LowRankRatio", "0.5"), ("LowRankStorage", "packed")));
+        Assert.Equal(DiagnosticCodes.InvalidCompressionOption, storage.Code);
+        Assert.Contains("factored", storage.Message);
         var both = Assert.Throws<ModelSdkException>(() => LowRank(("LowRankRatio", "0.5"), ("LowRankEnergy", "0.9")));
         Assert.Equal(DiagnosticCodes.InvalidCompressionOption, both.Code);
     }
