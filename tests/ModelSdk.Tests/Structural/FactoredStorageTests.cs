@@ -152,6 +152,22 @@ public sealed class FactoredStorageTests
         Assert.Contains($"'{TensorNames.LowRankA(w1)}' is missing", error.Message);
     }
 
+    [Fact]
+    public void A_later_quantization_stores_the_dense_product_and_the_build_log_says_so()
+    {
+        var passes = PassRegistry.CreatePipeline(null, "rtn-int8",
+            new PassOptions([new("LowRankRatio", "0.5"), new("LowRankLayers", "layers.5.feed_forward.w2")]));
+        var shared = TestModels.SharedModels;
+        var request = new CompileRequest(Path.Combine(shared, "stories15M.bin"), Path.Combine(shared, "tokenizer.model"), "test") { Passes = passes };
+        var path = Path.Combine(TestModels.TempDirectory, "stories15M-lr-int8.msdk");
+        var log = new List<string>();
+        ModelCompiler.Compile(ModelCompiler.Plan(request), path, new CompileOptions { Log = log.Add });
+        Assert.Contains(log, line => line.Contains("low-rank: 1 of 1 factored matrices were stored dense by a later pass", StringComparison.Ordinal));
+        using var artifact = ModelArtifact.Open(path);
+        Assert.Equal(artifact.Manifest.WeightFormat, artifact.GetEntry(TensorNames.W2(5)).Type);
+        Assert.False(artifact.Contains(TensorNames.LowRankA(TensorNames.W2(5))));
+    }
+
     /// <summary>A copy of <paramref name="source"/> without <paramref name="skip"/> and with what <paramref name="extra"/> adds after each tensor.</summary>
     private static string Rewrite(ModelArtifact source, string name, Action<string, Action<string, TensorType, long[], byte[]>> extra, string? skip = null)
     {
