@@ -18,6 +18,7 @@ using ModelSdk.Runtime.Llama;
 //   ... -- --formats --only f32,q8_g32,q8_row   the same for the formats named
 //   ... -- --int4-steps N  int4 kernel at 1, 2, 4 rows per step vs int8, N alternating rounds (QuantizedBenchmarks.cs)
 //   ... -- --sparse        2:4 sparse vs dense decode of one block, fp32 and fp16 (SparseBenchmarks.cs)
+//   ... -- --low-rank R [--rounds N]   stories15M with w1, w2, w3 at LowRankRatio R: factors vs dense products (LowRankBenchmarks.cs)
 // Measures, in one run, kernel throughput, memory bandwidth, stories15M decode/prefill and TinyLlama-1.1B-shaped decode
 // at 1 and N threads (N = 2 by default), and prints a Markdown table with weight bytes/s relative to the measured read
 // bandwidth.
@@ -35,6 +36,8 @@ var sparse = false;
 string[]? onlyFormats = null;
 var int4StepRounds = 0;
 var int4DecodeRounds = 0;
+double lowRank = 0;
+var rounds = 9;
 for (var i = 0; i < args.Length; i++)
 {
     switch (args[i])
@@ -48,6 +51,8 @@ for (var i = 0; i < args.Length; i++)
         case "--formats": formats = true; break; // QuantizedBenchmarks.cs
         case "--only": onlyFormats = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries); break; // with --formats: these formats only
         case "--sparse": sparse = true; break; // SparseBenchmarks.cs
+        case "--low-rank": lowRank = double.Parse(args[++i], CultureInfo.InvariantCulture); break; // LowRankBenchmarks.cs
+        case "--rounds": rounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break; // with --low-rank
         case "--int4-steps": int4StepRounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break; // QuantizedBenchmarks.Int4Steps
         case "--int4-decode": int4DecodeRounds = int.Parse(args[++i], CultureInfo.InvariantCulture); break; // QuantizedBenchmarks.Int4Decode
         default:
@@ -63,6 +68,7 @@ Console.WriteLine();
 
 if (profileSeconds > 0) return Stories.Profile(maxThreads, profileSeconds, FindRepoRoot());
 if (sparse) return SparseBenchmarks.Run();
+if (lowRank > 0) return LowRankBenchmarks.Run(lowRank, threadCounts, rounds, FindRepoRoot());
 if (int4StepRounds > 0) return QuantizedBenchmarks.Int4Steps(int4StepRounds);
 if (int4DecodeRounds > 0) return QuantizedBenchmarks.Int4Decode(int4DecodeRounds, tinyTokens);
 if (formats) return QuantizedBenchmarks.Run(maxThreads, tinyLlama, tinyTokens, FindRepoRoot(), onlyFormats);

@@ -337,6 +337,7 @@ internal static unsafe class QuantizedBenchmarks
                 bytes.CopyTo(new Span<byte>(block, bytes.Length));
                 return (float*)block;
             }
+            LayerMatrix Layer(string name, int rows, int cols) => LayerMatrix.Dense(new WeightMatrix(type, Matrix(name, rows, cols), rows, cols));
             float* Norm(int length)
             {
                 var block = (float*)ModelSdk.Runtime.Memory.HugePages.Allocate((nuint)(length * sizeof(float)));
@@ -354,15 +355,14 @@ internal static unsafe class QuantizedBenchmarks
                 Layers[l] = new LayerWeights
                 {
                     AttentionNorm = Norm(dim),
-                    Wq = Matrix($"layers.{l}.attention.wq", dim, dim),
-                    Wk = Matrix($"layers.{l}.attention.wk", kv, dim),
-                    Wv = Matrix($"layers.{l}.attention.wv", kv, dim),
-                    Wo = Matrix($"layers.{l}.attention.wo", dim, dim),
+                    Wq = Layer($"layers.{l}.attention.wq", dim, dim),
+                    Wk = Layer($"layers.{l}.attention.wk", kv, dim),
+                    Wv = Layer($"layers.{l}.attention.wv", kv, dim),
+                    Wo = Layer($"layers.{l}.attention.wo", dim, dim),
                     FfnNorm = Norm(dim),
-                    W1 = Matrix($"layers.{l}.feed_forward.w1", hidden, dim),
-                    W2 = Matrix($"layers.{l}.feed_forward.w2", dim, hidden),
-                    W3 = Matrix($"layers.{l}.feed_forward.w3", hidden, dim),
-                    Type = type,
+                    W1 = Layer($"layers.{l}.feed_forward.w1", hidden, dim),
+                    W2 = Layer($"layers.{l}.feed_forward.w2", dim, hidden),
+                    W3 = Layer($"layers.{l}.feed_forward.w3", hidden, dim),
                 };
             }
         }

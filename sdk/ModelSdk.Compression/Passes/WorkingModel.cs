@@ -145,16 +145,23 @@ public sealed class WorkingModel : IDisposable
     }
 
     /// <summary>
-    /// Replaces a [rows, cols] matrix by the low-rank product of <paramref name="factors"/>: stored as its dense fp32 product
-    /// (the runtime's formats have no factored matrix), with the factors kept alongside for later passes (distillation
-    /// trains them, so the product keeps its rank). A pass that sets the tensor again drops them.
+    /// Replaces a [rows, cols] matrix by the low-rank product of <paramref name="factors"/>: the artifact stores the two
+    /// factors (<see cref="Tensors.TensorNames.LowRankA"/>, <see cref="Tensors.TensorNames.LowRankB"/>, fp32) and the runtime
+    /// multiplies by them in turn. The tensor's data is their dense fp32 product, so later passes read it like any matrix
+    /// (distillation trains the factors, so the product keeps its rank); a pass that sets the tensor again (quantization,
+    /// pruning) drops the factors and the artifact then stores that pass's dense matrix.
     /// </summary>
-    public void SetLowRank(string name, Structural.LowRankFactors factors)
+    /// <param name="storeFactors">False stores the dense product in the artifact (still with the factors for later passes); null keeps the tensor's choice (factors for a tensor that was not low-rank).</param>
+    public void SetLowRank(string name, Structural.LowRankFactors factors, bool? storeFactors = null)
     {
         var old = this[name];
         if (old.Shape.Length != 2 || old.Rows != factors.Rows || old.Cols != factors.Cols)
             throw new ArgumentException($"Tensor '{name}' is [{string.Join(", ", old.Shape)}], not [{factors.Rows}, {factors.Cols}].", nameof(factors));
-        _tensors[name] = new WorkingTensor(name, TensorType.F32, old.Shape, TensorData.FromFloats(factors.Product())) { LowRank = factors };
+        _tensors[name] = new WorkingTensor(name, TensorType.F32, old.Shape, TensorData.FromFloats(factors.Product()))
+        {
+            LowRank = factors,
+            StoresFactors = storeFactors ?? (old.LowRank is null || old.StoresFactors),
+        };
     }
 
     /// <summary>
@@ -237,8 +244,11 @@ public sealed record WorkingTensor(string Name, TensorType Type, long[] Shape, T
     /// <summary>The packed matrix when <see cref="Type"/> is a quantized type.</summary>
     public PackedTensor? Packed { get; init; }
 
-    /// <summary>The factors when the low-rank pass made this matrix (its data is then their product).</summary>
+    /// <summary>The factors when the low-rank pass made this matrix (its data is then their product; the artifact stores the factors).</summary>
     public Structural.LowRankFactors? LowRank { get; init; }
+
+    /// <summary>Whether the artifact stores <see cref="LowRank"/>'s factors (true) or the dense product (LowRankStorage="dense").</summary>
+    public bool StoresFactors { get; init; }
 
     public long ElementCount => Shape.Aggregate(1L, (n, d) => n * d);
 

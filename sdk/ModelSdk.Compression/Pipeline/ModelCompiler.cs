@@ -105,6 +105,7 @@ public static class ModelCompiler
                 pass.Run(model, context);
                 log($"{pass.Name}: done in {clock.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)} s");
             }
+            LogFactoredStorage(model, request.Passes, context, log);
             var manifest = WithResults(plan.Manifest, request.Passes, context);
             var actual = model[TensorNames.Wq(0)].Type.ToManifestName();
             if (actual != manifest.WeightFormat)
@@ -149,6 +150,20 @@ public static class ModelCompiler
     {
         var records = manifest.Provenance.Passes.Select((record, i) => context.ResultsOf(passes[i]) is { } results ? record with { Results = results } : record);
         return manifest with { Provenance = manifest.Provenance with { Passes = records.ToArray() } };
+    }
+
+    /// <summary>
+    /// Says when a pass after low-rank stored factored matrices in its own format (e.g. quantized the dense product), so the
+    /// artifact does not hold the factors the user may expect.
+    /// </summary>
+    private static void LogFactoredStorage(WorkingModel model, IReadOnlyList<IModelPass> passes, PassContext context, Action<string> log)
+    {
+        if (passes.OfType<Passes.Structural.LowRankPass>().LastOrDefault() is not { } lowRank || context.ResultsOf(lowRank)?["ranks"] is not { } ranks) return;
+        var made = ranks.Split(',').Length;
+        if (!lowRank.Factored) return;
+        var kept = model.TensorNames.Count(name => model[name] is { LowRank: not null, StoresFactors: true });
+        if (kept < made)
+            log($"{lowRank.Name}: {made - kept} of {made} factored matrices were stored dense by a later pass (as its format), {kept} as factors");
     }
 
     /// <summary>The manifest's weightFormat: what the last pass that stores matrices made of them (f32 without passes).</summary>
@@ -202,6 +217,13 @@ public static class ModelCompiler
         foreach (var name in model.TensorNames)
         {
             var tensor = model[name];
+            if (tensor is { LowRank: { } factors, StoresFactors: true })
+            {
+                // Factored storage: the runtime computes B·(A·x), rank · (rows + cols) values instead of rows · cols.
+                writer.Add(TensorNames.LowRankA(name), TensorType.F32, [factors.Rank, factors.Cols], TensorData.FromFloats(factors.A));
+                writer.Add(TensorNames.LowRankB(name), TensorType.F32, [factors.Rows, factors.Rank], TensorData.FromFloats(factors.B));
+                continue;
+            }
             writer.Add(tensor.Name, tensor.Type, tensor.Shape, tensor.Data);
         }
         writer.Add(tokenizerBlob, TensorType.U8, [tokenizerBytes.Length], TensorData.FromBytes(tokenizerBytes));

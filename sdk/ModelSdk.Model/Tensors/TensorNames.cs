@@ -16,4 +16,13 @@ public static class TensorNames
     public static string W1(int layer) => $"layers.{layer}.feed_forward.w1";
     public static string W2(int layer) => $"layers.{layer}.feed_forward.w2";
     public static string W3(int layer) => $"layers.{layer}.feed_forward.w3";
+
+    /// <summary>
+    /// A low-rank matrix W = B·A [rows, cols] is stored as its two factors instead of itself: A [rank, cols], applied to
+    /// the input first, under this name ...
+    /// </summary>
+    public static string LowRankA(string matrix) => matrix + ".lowrank_a";
+
+    /// <summary>... and B [rows, rank], applied to A's output, under this one (the rank is their shared dimension).</summary>
+    public static string LowRankB(string matrix) => matrix + ".lowrank_b";
 }

@@ -62,16 +62,16 @@ internal sealed unsafe class GpuWeights : IDisposable
             for (var l = 0; l < c.Layers; l++)
             {
                 var w = weights.Layers[l];
-                var t = w.Type;
+                var t = w.Wq.Outer.Type; // CheckSupported: one dense type for the seven
                 Layers[l] = new GpuLayer
                 {
                     AttentionNorm = Vector(accelerator, w.AttentionNorm, dim),
                     Qkv = Matrix(accelerator, t, dim + 2 * kv, dim,
-                        r => r < dim ? Row(w.Wq, t, r, dim) : r < dim + kv ? Row(w.Wk, t, r - dim, dim) : Row(w.Wv, t, r - dim - kv, dim)),
-                    Wo = Matrix(accelerator, t, dim, dim, r => Row(w.Wo, t, r, dim)),
+                        r => r < dim ? Row(w.Wq, r) : r < dim + kv ? Row(w.Wk, r - dim) : Row(w.Wv, r - dim - kv)),
+                    Wo = Matrix(accelerator, t, dim, dim, r => Row(w.Wo, r)),
                     FfnNorm = Vector(accelerator, w.FfnNorm, dim),
-                    GateUp = Matrix(accelerator, t, 2 * hidden, dim, r => Row(r % 2 == 0 ? w.W1 : w.W3, t, r / 2, dim)),
-                    W2 = Matrix(accelerator, t, dim, hidden, r => Row(w.W2, t, r, hidden)),
+                    GateUp = Matrix(accelerator, t, 2 * hidden, dim, r => Row(r % 2 == 0 ? w.W1 : w.W3, r / 2)),
+                    W2 = Matrix(accelerator, t, dim, hidden, r => Row(w.W2, r)),
                 };
             }
             Rope = Vector(accelerator, RopeAngles(c), (long)c.ContextLength * c.HeadSize);
@@ -83,20 +83,30 @@ internal sealed unsafe class GpuWeights : IDisposable
         }
     }
 
-    /// <summary>The GPU kernels read fp32 and fp16 matrices; quantized ones are refused with the fix.</summary>
+    /// <summary>The GPU kernels read dense fp32 and fp16 matrices, one type per layer; quantized and low-rank factored ones are refused with the fix.</summary>
     private static void CheckSupported(LlamaWeights weights)
     {
-        static bool Ok(TensorType type) => type is TensorType.F32 or TensorType.F16;
-        var unsupported = !Ok(weights.EmbeddingType) || !Ok(weights.ClassifierType) || weights.Layers.Any(l => !Ok(l.Type));
-        if (unsupported && weights.Layers.Any(l => TensorFormats.Of(l.Type).Sparse24))
+        if (weights.Layers.SelectMany((layer, l) => layer.Matrices.Select(m => (Layer: l, Matrix: m))).FirstOrDefault(e => e.Matrix.IsFactored) is { Matrix.IsFactored: true } factored)
             throw new NotSupportedException(
-                $"The GPU backend runs dense f32 and f16 weights; this model's are {weights.Layers[0].Type.ToManifestName()}, compressed 2:4 matrices the CPU kernels read. Load it with Device = ModelDevice.Cpu, or compile it with SparseStorage=\"dense\" and without int8 quantization (or with f16).");
+                $"The GPU backend runs dense matrices; this model stores low-rank matrices as their two factors (layers.{factored.Layer}: {factored.Matrix.Describe()}), " +
+                "which only the CPU kernels multiply by. Load it with Device = ModelDevice.Cpu, or compile it with LowRankStorage=\"dense\" (the same model, stored as the dense products).");
+        static bool Ok(TensorType type) => type is TensorType.F32 or TensorType.F16;
+        var types = weights.Layers.SelectMany(l => l.Matrices.Select(m => m.Outer.Type)).Distinct().ToArray();
+        var unsupported = !Ok(weights.EmbeddingType) || !Ok(weights.ClassifierType) || types.Any(t => !Ok(t));
+        if (unsupported && types.Any(t => TensorFormats.Of(t).Sparse24))
+            throw new NotSupportedException(
+                $"The GPU backend runs dense f32 and f16 weights; this model's are {types[0].ToManifestName()}, compressed 2:4 matrices the CPU kernels read. Load it with Device = ModelDevice.Cpu, or compile it with SparseStorage=\"dense\" and without int8 quantization (or with f16).");
         if (unsupported)
             throw new NotSupportedException(
-                $"The GPU backend runs f32 and f16 weights; this model's are {weights.Layers[0].Type.ToManifestName()}. Load it with Device = ModelDevice.Cpu, or compile it without quantization (or with f16).");
+                $"The GPU backend runs f32 and f16 weights; this model's are {types[0].ToManifestName()}. Load it with Device = ModelDevice.Cpu, or compile it without quantization (or with f16).");
+        if (weights.Layers.Any(l => l.Matrices.Any(m => m.Outer.Type != l.Wq.Outer.Type)))
+            throw new NotSupportedException(
+                $"The GPU backend needs one storage type for a layer's seven matrices; this model mixes {string.Join(" and ", types.Select(t => t.ToManifestName()))}. Load it with Device = ModelDevice.Cpu.");
     }
 
     private static nint Row(float* matrix, TensorType type, long row, int cols) => (nint)((byte*)matrix + row * cols * (type == TensorType.F16 ? 2 : 4));
+
+    private static nint Row(in LayerMatrix matrix, long row) => Row(matrix.Outer.F32Data, matrix.Outer.Type, row, matrix.Cols);
 
     public LlamaConfig Config { get; }
 

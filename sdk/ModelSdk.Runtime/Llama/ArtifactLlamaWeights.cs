@@ -1,5 +1,6 @@
 using ModelSdk.Artifacts;
 using ModelSdk.Diagnostics;
+using ModelSdk.Runtime.Kernels.Cpu.Quantized;
 using ModelSdk.Tensors;
 
 namespace ModelSdk.Runtime.Llama;
@@ -34,6 +35,21 @@ internal sealed unsafe class ArtifactLlamaWeights : LlamaWeights
             TensorTypeExtensions.TryParse(artifact.GetEntry(name).Type, out var type);
             return type;
         }
+        WeightMatrix Weight(string name, long rows, long cols) => new(TypeOf(name), GetMatrix(name, rows, cols), (int)rows, (int)cols);
+        // A block matrix is stored dense under its name, or as its low-rank factors A and B (TensorNames.LowRankA/B).
+        LayerMatrix Layer(string name, long rows, long cols)
+        {
+            string a = TensorNames.LowRankA(name), b = TensorNames.LowRankB(name);
+            if (!artifact.Contains(a) && !artifact.Contains(b)) return LayerMatrix.Dense(Weight(name, rows, cols));
+            if (artifact.Contains(name))
+                throw new ModelSdkException(DiagnosticCodes.ArtifactCorrupt, $"The model artifact stores '{name}' both dense and as low-rank factors.", artifact.FilePath);
+            var inner = artifact.Contains(a) ? artifact.GetEntry(a).Shape : [];
+            var rank = inner.Length == 2 ? inner[0] : 0;
+            if (rank < 1 || rank > int.MaxValue)
+                throw new ModelSdkException(DiagnosticCodes.ArtifactCorrupt,
+                    $"The model artifact stores '{name}' as low-rank factors but '{a}' is {(artifact.Contains(a) ? $"[{string.Join(", ", inner)}], not [rank, {cols}]" : "missing")}.", artifact.FilePath);
+            return LayerMatrix.Factored(Weight(a, rank, cols), Weight(b, rows, rank));
+        }
 
         long dim = c.Dim, kv = c.KvDim, hidden = c.HiddenDim;
         TokenEmbedding = GetMatrix(TensorNames.TokenEmbedding, c.VocabSize, dim);
@@ -46,21 +62,15 @@ internal sealed unsafe class ArtifactLlamaWeights : LlamaWeights
             Layers[l] = new LayerWeights
             {
                 AttentionNorm = Get(TensorNames.AttentionNorm(l), dim),
-                Wq = GetMatrix(TensorNames.Wq(l), dim, dim),
-                Wk = GetMatrix(TensorNames.Wk(l), kv, dim),
-                Wv = GetMatrix(TensorNames.Wv(l), kv, dim),
-                Wo = GetMatrix(TensorNames.Wo(l), dim, dim),
+                Wq = Layer(TensorNames.Wq(l), dim, dim),
+                Wk = Layer(TensorNames.Wk(l), kv, dim),
+                Wv = Layer(TensorNames.Wv(l), kv, dim),
+                Wo = Layer(TensorNames.Wo(l), dim, dim),
                 FfnNorm = Get(TensorNames.FfnNorm(l), dim),
-                W1 = GetMatrix(TensorNames.W1(l), hidden, dim),
-                W2 = GetMatrix(TensorNames.W2(l), dim, hidden),
-                W3 = GetMatrix(TensorNames.W3(l), hidden, dim),
-                Type = TypeOf(TensorNames.Wq(l)),
+                W1 = Layer(TensorNames.W1(l), hidden, dim),
+                W2 = Layer(TensorNames.W2(l), dim, hidden),
+                W3 = Layer(TensorNames.W3(l), hidden, dim),
             };
-            string[] matrices = [TensorNames.Wk(l), TensorNames.Wv(l), TensorNames.Wo(l), TensorNames.W1(l), TensorNames.W2(l), TensorNames.W3(l)];
-            if (matrices.FirstOrDefault(m => TypeOf(m) != Layers[l].Type) is { } mixed)
-                throw new ModelSdkException(DiagnosticCodes.ArtifactVersionUnsupported,
-                    $"Layer {l} stores '{mixed}' as {TypeOf(mixed).ToManifestName()} and '{TensorNames.Wq(l)}' as {Layers[l].Type.ToManifestName()}; " +
-                    "this runtime needs one storage type for the seven matrices of a layer.", artifact.FilePath);
         }
         if (copyToHugePages) CopyToHugePages(artifact, names);
     }
@@ -88,6 +98,7 @@ internal sealed unsafe class ArtifactLlamaWeights : LlamaWeights
             Buffer.MemoryCopy(source, _copy + offsets[(nint)source], length, length);
         }
         float* Moved(float* p) => (float*)(_copy + offsets[(nint)p]);
+        nint Move(nint p) => (nint)(_copy + offsets[p]);
         TokenEmbedding = Moved(TokenEmbedding);
         FinalNorm = Moved(FinalNorm);
         Classifier = Moved(Classifier);
@@ -95,14 +106,14 @@ internal sealed unsafe class ArtifactLlamaWeights : LlamaWeights
         {
             ref var layer = ref Layers[l];
             layer.AttentionNorm = Moved(layer.AttentionNorm);
-            layer.Wq = Moved(layer.Wq);
-            layer.Wk = Moved(layer.Wk);
-            layer.Wv = Moved(layer.Wv);
-            layer.Wo = Moved(layer.Wo);
+            layer.Wq = layer.Wq.Relocated(Move);
+            layer.Wk = layer.Wk.Relocated(Move);
+            layer.Wv = layer.Wv.Relocated(Move);
+            layer.Wo = layer.Wo.Relocated(Move);
             layer.FfnNorm = Moved(layer.FfnNorm);
-            layer.W1 = Moved(layer.W1);
-            layer.W2 = Moved(layer.W2);
-            layer.W3 = Moved(layer.W3);
+            layer.W1 = layer.W1.Relocated(Move);
+            layer.W2 = layer.W2.Relocated(Move);
+            layer.W3 = layer.W3.Relocated(Move);
         }
     }
 

@@ -45,9 +45,9 @@ internal sealed unsafe class LlamaReference
                 var offset = ((long)l * c.ContextLength + pos) * kvDim;
                 var k = keyCache + offset;
                 var v = valueCache + offset;
-                MatVecReference.Rows(layer.Wq, xb, q, dim, 0, dim, false);
-                MatVecReference.Rows(layer.Wk, xb, k, dim, 0, kvDim, false);
-                MatVecReference.Rows(layer.Wv, xb, v, dim, 0, kvDim, false);
+                Apply(layer.Wq, xb, q);
+                Apply(layer.Wk, xb, k);
+                Apply(layer.Wv, xb, v);
                 RopeReference.Apply(q, dim, headSize, pos, c.RopeTheta);
                 RopeReference.Apply(k, kvDim, headSize, pos, c.RopeTheta);
 
@@ -59,14 +59,14 @@ internal sealed unsafe class LlamaReference
                         kvDim, headSize, pos + 1, att, xb2 + h * headSize);
                 }
 
-                MatVecReference.Rows(layer.Wo, xb2, xb, dim, 0, dim, false);
+                Apply(layer.Wo, xb2, xb);
                 for (var i = 0; i < dim; i++) x[i] += xb[i];
 
                 RmsNormReference.Apply(xb, x, layer.FfnNorm, dim, c.NormEps);
-                MatVecReference.Rows(layer.W1, xb, hb, dim, 0, hidden, false);
-                MatVecReference.Rows(layer.W3, xb, hb2, dim, 0, hidden, false);
+                Apply(layer.W1, xb, hb);
+                Apply(layer.W3, xb, hb2);
                 SwiGluReference.Apply(hb, hb2, 0, hidden);
-                MatVecReference.Rows(layer.W2, hb, xb, hidden, 0, dim, false);
+                Apply(layer.W2, hb, xb);
                 for (var i = 0; i < dim; i++) x[i] += xb[i];
             }
 
@@ -74,5 +74,21 @@ internal sealed unsafe class LlamaReference
             MatVecReference.Rows(_w.Classifier, x, outLogits, dim, 0, c.VocabSize, false);
         }
         return logits;
+    }
+
+    /// <summary>y = W·x for an fp32 matrix; a low-rank one as y = B·(A·x).</summary>
+    private static void Apply(in LayerMatrix w, float* x, float* y)
+    {
+        if (!w.IsFactored)
+        {
+            MatVecReference.Rows(w.Outer.F32Data, x, y, w.Cols, 0, w.Rows, false);
+            return;
+        }
+        var inner = new float[w.Rank];
+        fixed (float* u = inner)
+        {
+            MatVecReference.Rows(w.Inner.F32Data, x, u, w.Cols, 0, w.Rank, false);
+            MatVecReference.Rows(w.Outer.F32Data, u, y, w.Rank, 0, w.Rows, false);
+        }
     }
 }

@@ -21,6 +21,11 @@ namespace ModelSdk.Runtime.Llama;
 /// matrices through <see cref="MatMat"/>, which reads each weight row once per batch instead of once per token. Decode
 /// is the batch of one. Per token the arithmetic is the same in both forms, so the results are bit-identical.
 /// </para>
+/// <para>
+/// A low-rank matrix (<see cref="LayerMatrix"/>, W = B·A) costs one more region before the one that reads it: the
+/// matrices of a layer that share an input compute their A·x together (<see cref="LowRankInnerJob"/>) into per-matrix
+/// buffers, and the fused region then multiplies by B instead of W.
+/// </para>
 /// </summary>
 internal sealed unsafe class LlamaSession : IDisposable
 {
@@ -31,6 +36,7 @@ internal sealed unsafe class LlamaSession : IDisposable
     private readonly AttentionJob _attention;
     private readonly MatVecJob _matVec;
     private readonly FeedForwardUpJob _ffnUp;
+    private readonly LowRankInnerJob _inner;
     private byte* _block;
 
     /// <summary>Prompt tokens per batched step.</summary>
@@ -43,13 +49,18 @@ internal sealed unsafe class LlamaSession : IDisposable
     /// </summary>
     internal float* X, Xb, Xb2, Q, K, Hb, Hb2, Att, Logits, KeyCache, ValueCache;
 
+    /// <summary>A·x of each low-rank matrix kind (wq, wk, wv, wo, w1, w2, w3), [batch][rank]; null for kinds no layer factors.</summary>
+    internal float* InnerQ, InnerK, InnerV, InnerO, Inner1, Inner2, Inner3;
+
     public LlamaSession(LlamaTransformer model)
     {
         _model = model;
         _c = model.Config;
         _width = model.Width;
         long dim = _c.Dim, hidden = _c.HiddenDim, seq = _c.ContextLength, kv = _c.KvDim, b = MaxBatch;
-        long[] sizes = [b * dim, b * dim, b * dim, b * dim, b * kv, b * hidden, b * hidden, b * _c.Heads * seq, _c.VocabSize, _c.Layers * seq * kv, _c.Layers * seq * kv];
+        var ranks = MaxRanks(model.Weights);
+        long[] sizes = [b * dim, b * dim, b * dim, b * dim, b * kv, b * hidden, b * hidden, b * _c.Heads * seq, _c.VocabSize, _c.Layers * seq * kv, _c.Layers * seq * kv,
+            .. ranks.Select(r => b * r)];
         long total = 0;
         foreach (var size in sizes) total += Align(size * sizeof(float));
         _block = (byte*)NativeMemory.AlignedAlloc((nuint)total, 64);
@@ -64,12 +75,28 @@ internal sealed unsafe class LlamaSession : IDisposable
         X = Next(sizes[0]); Xb = Next(sizes[1]); Xb2 = Next(sizes[2]); Q = Next(sizes[3]); K = Next(sizes[4]);
         Hb = Next(sizes[5]); Hb2 = Next(sizes[6]); Att = Next(sizes[7]); Logits = Next(sizes[8]);
         KeyCache = Next(sizes[9]); ValueCache = Next(sizes[10]);
+        float* NextInner(int kind) => ranks[kind] == 0 ? null : Next(sizes[11 + kind]);
+        InnerQ = NextInner(0); InnerK = NextInner(1); InnerV = NextInner(2); InnerO = NextInner(3);
+        Inner1 = NextInner(4); Inner2 = NextInner(5); Inner3 = NextInner(6);
         BytesAllocated = total;
 
         _qkv = new QkvJob(this);
         _attention = new AttentionJob(this);
         _matVec = new MatVecJob(_width);
         _ffnUp = new FeedForwardUpJob(this);
+        _inner = new LowRankInnerJob(_width);
+    }
+
+    /// <summary>The largest rank of each matrix kind over the layers (0 where no layer factors it).</summary>
+    private static int[] MaxRanks(LlamaWeights weights)
+    {
+        var ranks = new int[7];
+        foreach (var layer in weights.Layers)
+        {
+            var matrices = layer.Matrices;
+            for (var kind = 0; kind < ranks.Length; kind++) ranks[kind] = Math.Max(ranks[kind], matrices[kind].Rank);
+        }
+        return ranks;
     }
 
     ~LlamaSession() => Free();
@@ -137,25 +164,50 @@ internal sealed unsafe class LlamaSession : IDisposable
             ref var layer = ref w.Layers[l];
 
             for (var t = 0; t < n; t++) RmsNorm.Apply(Xb + (long)t * dim, X + (long)t * dim, layer.AttentionNorm, dim, _c.NormEps, _width);
+            RunInner(team, Xb, dim, n, layer.Wq, InnerQ, layer.Wk, InnerK, layer.Wv, InnerV);
             _qkv.Layer = l;
             Run(_qkv, team);
             _attention.Layer = l;
             Run(_attention, team);
-            _matVec.Set(layer.Matrix(layer.Wo, dim, dim), Xb2, dim, X, dim, dim, n, accumulate: true);
+            RunInner(team, Xb2, dim, n, layer.Wo, InnerO);
+            _matVec.Set(layer.Wo, Xb2, dim, InnerO, X, dim, n, accumulate: true);
             Run(_matVec, team);
 
             for (var t = 0; t < n; t++) RmsNorm.Apply(Xb + (long)t * dim, X + (long)t * dim, layer.FfnNorm, dim, _c.NormEps, _width);
+            RunInner(team, Xb, dim, n, layer.W1, Inner1, layer.W3, Inner3);
             _ffnUp.Layer = l;
             Run(_ffnUp, team);
-            _matVec.Set(layer.Matrix(layer.W2, dim, hidden), Hb, hidden, X, dim, dim, n, accumulate: true);
+            RunInner(team, Hb, hidden, n, layer.W2, Inner2);
+            _matVec.Set(layer.W2, Hb, hidden, Inner2, X, dim, n, accumulate: true);
             Run(_matVec, team);
         }
 
         if (!computeLogits) return;
         var x = X + (long)(n - 1) * dim;
         RmsNorm.Apply(x, x, w.FinalNorm, dim, _c.NormEps, _width);
-        _matVec.Set(w.ClassifierMatrix, x, dim, Logits, _c.VocabSize, _c.VocabSize, 1, accumulate: false);
+        _matVec.Set(LayerMatrix.Dense(w.ClassifierMatrix), x, dim, null, Logits, _c.VocabSize, 1, accumulate: false);
         Run(_matVec, team);
+    }
+
+    /// <summary>One region computing A·x for the factored ones among the matrices given (all reading <paramref name="x"/>); none when no matrix is factored.</summary>
+    private void RunInner(WorkerTeam? team, float* x, int ldx, int tokens,
+        in LayerMatrix w1, float* inner1, in LayerMatrix w2 = default, float* inner2 = null, in LayerMatrix w3 = default, float* inner3 = null)
+    {
+        _inner.Begin(x, ldx, tokens);
+        _inner.Add(w1, inner1);
+        _inner.Add(w2, inner2);
+        _inner.Add(w3, inner3);
+        if (_inner.Count > 0) Run(_inner, team);
+    }
+
+    /// <summary>
+    /// Rows [rowStart, rowEnd) of y = W·x for every token: straight from x for a dense matrix, from <paramref name="inner"/>
+    /// (A·x, [tokens][rank], computed by the region before) through B for a factored one.
+    /// </summary>
+    private static void Rows(in LayerMatrix w, float* x, int ldx, float* inner, float* y, int ldy, int rowStart, int rowEnd, int tokens, bool accumulate, VectorWidth width)
+    {
+        if (w.IsFactored) Linear.Rows(w.Outer, inner, w.Rank, y, ldy, rowStart, rowEnd, tokens, accumulate, width);
+        else Linear.Rows(w.Outer, x, ldx, y, ldy, rowStart, rowEnd, tokens, accumulate, width);
     }
 
     public void Dispose()
@@ -170,19 +222,57 @@ internal sealed unsafe class LlamaSession : IDisposable
         NativeMemory.AlignedFree(_block);
         _block = null;
         X = Xb = Xb2 = Q = K = Hb = Hb2 = Att = Logits = KeyCache = ValueCache = null;
+        InnerQ = InnerK = InnerV = InnerO = Inner1 = Inner2 = Inner3 = null;
     }
 
     /// <summary>y[t] = W·x[t] (or y[t] += W·x[t]) for every token of the step, rows split across the team.</summary>
     private sealed class MatVecJob(VectorWidth width) : TeamJob
     {
-        private WeightMatrix _w;
-        private float* _x, _y;
-        private int _ldx, _ldy, _rows, _tokens;
+        private LayerMatrix _w;
+        private float* _x, _inner, _y;
+        private int _ldx, _ldy, _tokens;
         private bool _accumulate;
 
-        public void Set(in WeightMatrix w, float* x, int ldx, float* y, int ldy, int rows, int tokens, bool accumulate)
+        public void Set(in LayerMatrix w, float* x, int ldx, float* inner, float* y, int ldy, int tokens, bool accumulate)
         {
-            _w = w; _x = x; _ldx = ldx; _y = y; _ldy = ldy; _rows = rows; _tokens = tokens; _accumulate = accumulate;
+            _w = w; _x = x; _ldx = ldx; _inner = inner; _y = y; _ldy = ldy; _tokens = tokens; _accumulate = accumulate;
+        }
+
+        public override int ChunkCount(int participants) => Chunks(_w.Rows, 16, participants);
+
+        public override void Execute(int chunk, int chunks)
+        {
+            var (start, end) = Split(_w.Rows, chunk, chunks, 16);
+            if (start < end) Rows(_w, _x, _ldx, _inner, _y, _ldy, start, end, _tokens, _accumulate, width);
+        }
+    }
+
+    /// <summary>
+    /// u = A·x for up to three factored matrices reading the same input x, over their concatenated rank rows split across
+    /// the team; each u is [tokens][its rank].
+    /// </summary>
+    private sealed class LowRankInnerJob(VectorWidth width) : TeamJob
+    {
+        private readonly WeightMatrix[] _a = new WeightMatrix[3];
+        private readonly nint[] _u = new nint[3];
+        private float* _x;
+        private int _ldx, _tokens, _rows;
+
+        public int Count { get; private set; }
+
+        public void Begin(float* x, int ldx, int tokens)
+        {
+            _x = x; _ldx = ldx; _tokens = tokens; _rows = 0; Count = 0;
+        }
+
+        /// <summary>Adds <paramref name="w"/>'s A when it is factored (a dense matrix needs no inner product).</summary>
+        public void Add(in LayerMatrix w, float* u)
+        {
+            if (!w.IsFactored) return;
+            var a = w.Inner;
+            _a[Count] = a;
+            _u[Count++] = (nint)u;
+            _rows += a.Rows;
         }
 
         public override int ChunkCount(int participants) => Chunks(_rows, 16, participants);
@@ -190,7 +280,11 @@ internal sealed unsafe class LlamaSession : IDisposable
         public override void Execute(int chunk, int chunks)
         {
             var (start, end) = Split(_rows, chunk, chunks, 16);
-            if (start < end) Linear.Rows(_w, _x, _ldx, _y, _ldy, start, end, _tokens, _accumulate, width);
+            for (int i = 0, first = 0; i < Count && first < end; first += _a[i++].Rows)
+            {
+                int from = Math.Max(start - first, 0), to = Math.Min(end - first, _a[i].Rows);
+                if (from < to) Linear.Rows(_a[i], _x, _ldx, (float*)_u[i], _a[i].Rows, from, to, _tokens, false, width);
+            }
         }
     }
 
@@ -215,14 +309,14 @@ internal sealed unsafe class LlamaSession : IDisposable
             var qEnd = Math.Min(end, dim);
             if (start < qEnd)
             {
-                Linear.Rows(layer.Matrix(layer.Wq, dim, dim), s.Xb, dim, s.Q, dim, start, qEnd, n, false, s._width);
+                Rows(layer.Wq, s.Xb, dim, s.InnerQ, s.Q, dim, start, qEnd, n, false, s._width);
                 for (var t = 0; t < n; t++)
                     Rope.Apply(s.Q + (long)t * dim, start, qEnd, hs, rope.Cos(Pos + t), rope.SinSigned(Pos + t), s._width);
             }
             int kStart = Math.Max(start, dim) - dim, kEnd = Math.Min(end, dim + kv) - dim;
             if (kStart < kEnd)
             {
-                Linear.Rows(layer.Matrix(layer.Wk, kv, dim), s.Xb, dim, s.K, kv, kStart, kEnd, n, false, s._width);
+                Rows(layer.Wk, s.Xb, dim, s.InnerK, s.K, kv, kStart, kEnd, n, false, s._width);
                 for (var t = 0; t < n; t++)
                 {
                     var k = s.K + (long)t * kv;
@@ -231,7 +325,7 @@ internal sealed unsafe class LlamaSession : IDisposable
                 }
             }
             int vStart = Math.Max(start, dim + kv) - dim - kv, vEnd = end - dim - kv;
-            if (vStart < vEnd) Linear.Rows(layer.Matrix(layer.Wv, kv, dim), s.Xb, dim, values, kv, vStart, vEnd, n, false, s._width);
+            if (vStart < vEnd) Rows(layer.Wv, s.Xb, dim, s.InnerV, values, kv, vStart, vEnd, n, false, s._width);
         }
     }
 
@@ -272,8 +366,8 @@ internal sealed unsafe class LlamaSession : IDisposable
             ref var layer = ref s._model.Weights.Layers[Layer];
             var (start, end) = Split(hidden, chunk, chunks, 16);
             if (start >= end) return;
-            Linear.Rows(layer.Matrix(layer.W1, hidden, dim), s.Xb, dim, s.Hb, hidden, start, end, n, false, s._width);
-            Linear.Rows(layer.Matrix(layer.W3, hidden, dim), s.Xb, dim, s.Hb2, hidden, start, end, n, false, s._width);
+            Rows(layer.W1, s.Xb, dim, s.Inner1, s.Hb, hidden, start, end, n, false, s._width);
+            Rows(layer.W3, s.Xb, dim, s.Inner3, s.Hb2, hidden, start, end, n, false, s._width);
             for (var t = 0; t < n; t++) SwiGlu.Apply(s.Hb + (long)t * hidden, s.Hb2 + (long)t * hidden, start, end, s._width);
         }
     }

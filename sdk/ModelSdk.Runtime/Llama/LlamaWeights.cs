@@ -51,14 +51,10 @@ internal abstract unsafe class LlamaWeights : IDisposable
         get
         {
             var c = Config;
-            long dim = c.Dim, kv = c.KvDim, hidden = c.HiddenDim;
+            long dim = c.Dim;
             long total = (dim * 2 * c.Layers + dim + dim) * sizeof(float); // norms, the final norm and one embedding row
             foreach (var layer in Layers)
-            {
-                var format = TensorFormats.Of(layer.Type);
-                total += 2 * format.ByteLength([dim, dim])!.Value + 2 * format.ByteLength([kv, dim])!.Value
-                    + 2 * format.ByteLength([hidden, dim])!.Value + format.ByteLength([dim, hidden])!.Value;
-            }
+                total += layer.Matrices.Sum(m => m.ByteLength);
             return total + TensorFormats.Of(ClassifierType).ByteLength([c.VocabSize, dim])!.Value;
         }
     }
@@ -68,25 +64,22 @@ internal abstract unsafe class LlamaWeights : IDisposable
     }
 }
 
-/// <summary>One transformer block's weights.</summary>
+/// <summary>
+/// One transformer block's weights. The seven matrices may differ in storage: dense ones in any type of the traits table
+/// (<see cref="TensorFormats"/>), low-rank ones as their two factors (<see cref="LayerMatrix"/>).
+/// </summary>
 internal unsafe struct LayerWeights
 {
     public float* AttentionNorm; // [dim]
-    public float* Wq;            // [dim, dim]
-    public float* Wk;            // [kvDim, dim]
-    public float* Wv;            // [kvDim, dim]
-    public float* Wo;            // [dim, dim]
+    public LayerMatrix Wq;       // [dim, dim]
+    public LayerMatrix Wk;       // [kvDim, dim]
+    public LayerMatrix Wv;       // [kvDim, dim]
+    public LayerMatrix Wo;       // [dim, dim]
     public float* FfnNorm;       // [dim]
-    public float* W1;            // [hidden, dim]
-    public float* W2;            // [dim, hidden]
-    public float* W3;            // [hidden, dim]
+    public LayerMatrix W1;       // [hidden, dim]
+    public LayerMatrix W2;       // [dim, hidden]
+    public LayerMatrix W3;       // [hidden, dim]
 
-    /// <summary>
-    /// Storage type of the seven matrices (f32 unless the artifact is quantized: then the matrix pointers point at packed
-    /// bytes, and the forward pass reads them through <see cref="Matrix"/>).
-    /// </summary>
-    public TensorType Type;
-
-    /// <summary>One of this layer's matrices (a pointer from this struct) as the kernels read it.</summary>
-    public readonly WeightMatrix Matrix(float* data, int rows, int cols) => new(Type, data, rows, cols);
+    /// <summary>The seven matrices in artifact order (wq, wk, wv, wo, w1, w2, w3).</summary>
+    public readonly LayerMatrix[] Matrices => [Wq, Wk, Wv, Wo, W1, W2, W3];
 }

@@ -1,4 +1,5 @@
 using ModelSdk.Architecture;
+using ModelSdk.Runtime.Kernels.Cpu.Quantized;
 
 namespace ModelSdk.Runtime.Llama;
 
@@ -32,14 +33,14 @@ internal sealed unsafe class NativeLlamaWeights : LlamaWeights
                 Layers[l] = new LayerWeights
                 {
                     AttentionNorm = Allocate($"layers.{l}.attention_norm", dim, 0, fill),
-                    Wq = Allocate($"layers.{l}.attention.wq", dim * dim, dim, fill),
-                    Wk = Allocate($"layers.{l}.attention.wk", kv * dim, dim, fill),
-                    Wv = Allocate($"layers.{l}.attention.wv", kv * dim, dim, fill),
-                    Wo = Allocate($"layers.{l}.attention.wo", dim * dim, dim, fill),
+                    Wq = Matrix($"layers.{l}.attention.wq", dim, dim, fill),
+                    Wk = Matrix($"layers.{l}.attention.wk", kv, dim, fill),
+                    Wv = Matrix($"layers.{l}.attention.wv", kv, dim, fill),
+                    Wo = Matrix($"layers.{l}.attention.wo", dim, dim, fill),
                     FfnNorm = Allocate($"layers.{l}.ffn_norm", dim, 0, fill),
-                    W1 = Allocate($"layers.{l}.feed_forward.w1", hidden * dim, dim, fill),
-                    W2 = Allocate($"layers.{l}.feed_forward.w2", dim * hidden, hidden, fill),
-                    W3 = Allocate($"layers.{l}.feed_forward.w3", hidden * dim, dim, fill),
+                    W1 = Matrix($"layers.{l}.feed_forward.w1", hidden, dim, fill),
+                    W2 = Matrix($"layers.{l}.feed_forward.w2", dim, hidden, fill),
+                    W3 = Matrix($"layers.{l}.feed_forward.w3", hidden, dim, fill),
                 };
             }
         }
@@ -100,6 +101,9 @@ internal sealed unsafe class NativeLlamaWeights : LlamaWeights
         }
         return hash;
     }
+
+    private LayerMatrix Matrix(string name, long rows, long cols, FillTensor fill)
+        => LayerMatrix.Dense(WeightMatrix.F32(Allocate(name, rows * cols, cols, fill), (int)rows, (int)cols));
 
     private float* Allocate(string name, long count, long fanIn, FillTensor fill)
     {

@@ -158,4 +158,28 @@ public sealed class DistillPassTests
         Assert.NotEqual(before.A, after.A);
         Assert.Equal(after.Product(), student.GetFloats(name)); // still exactly a rank-104 matrix
     }
+
+    [Fact]
+    public void Distilled_low_rank_matrices_are_stored_as_their_trained_factors()
+    {
+        torch.set_num_threads(1);
+        var name = TensorNames.W1(0);
+        using var imported = Llama2CheckpointImporter.Import(Models.Checkpoint);
+        using var untrained = WorkingModel.FromImported(imported);
+        new LowRankPass(0.5, null, [name]).Run(untrained, new PassContext());
+        var before = untrained[name].LowRank!;
+
+        var path = Models.Compile("lr-distilled.msdk", r => r with { Passes = [new LowRankPass(0.5, null, [name]), new DistillPass(Tiny)], CalibrationPath = TrainingText });
+
+        using (var artifact = ModelArtifact.Open(path))
+        {
+            Assert.False(artifact.Contains(name));
+            Assert.Equal([(long)before.Rank, before.Cols], artifact.GetEntry(TensorNames.LowRankA(name)).Shape);
+            Assert.Equal([(long)before.Rows, before.Rank], artifact.GetEntry(TensorNames.LowRankB(name)).Shape);
+            Assert.NotEqual(before.A, artifact.GetSpan<float>(TensorNames.LowRankA(name), TensorType.F32).ToArray());
+            Assert.NotEqual(before.B, artifact.GetSpan<float>(TensorNames.LowRankB(name), TensorType.F32).ToArray());
+        }
+        using var model = LanguageModel.Load(path, new LoadOptions { Threads = 1, Device = ModelDevice.Cpu });
+        Assert.All(model.GetNextTokenLogits(model.Tokenize("Once upon a time")), l => Assert.True(float.IsFinite(l)));
+    }
 }

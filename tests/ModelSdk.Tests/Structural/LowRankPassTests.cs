@@ -87,7 +87,7 @@ public sealed class LowRankPassTests
         using var model = GptqTestSupport.RandomModel(GptqTestSupport.Tiny, seed: 3);
         using var original = GptqTestSupport.RandomModel(GptqTestSupport.Tiny, seed: 3);
         var pass = LowRank(("LowRankRatio", "50%"), ("LowRankLayers", "W1, layers.1.attention.wq"));
-        Assert.Equal([new("LowRankRatio", "0.5"), new("LowRankLayers", "w1,layers.1.attention.wq"), new("LowRankCalibrated", "false")], pass.Options);
+        Assert.Equal([new("LowRankRatio", "0.5"), new("LowRankLayers", "w1,layers.1.attention.wq"), new("LowRankCalibrated", "false"), new("LowRankStorage", "factored")], pass.Options);
         Assert.False(pass.NeedsCalibration);
         pass.Validate(model.Config);
         var context = new PassContext();
@@ -108,7 +108,7 @@ public sealed class LowRankPassTests
             Assert.Equal(name.EndsWith("w1", StringComparison.Ordinal) ? 21 : 16, factors.Rank);
             Assert.True(factors.ValueCount <= tensor.ElementCount / 2);
             Assert.Equal(TensorType.F32, tensor.Type);
-            Assert.Equal(factors.Product(), model.GetFloats(name)); // the artifact stores the product
+            Assert.Equal(factors.Product(), model.GetFloats(name)); // later passes read the product (the artifact stores the factors)
         }
         Assert.Equal("21,16,21", context.ResultsOf(pass)!["ranks"]); // in LayerMatrices order: layers.0.w1, layers.1.wq, layers.1.w1
     }
@@ -163,7 +163,7 @@ public sealed class LowRankPassTests
     }
 
     [Fact]
-    public void Stories15M_with_low_rank_feed_forward_compiles_and_runs_on_the_unchanged_runtime()
+    public void Stories15M_with_one_low_rank_matrix_compiles_and_runs()
     {
         var pass = LowRank(("LowRankRatio", "0.5"), ("LowRankLayers", "layers.5.feed_forward.w2"));
         var artifact = Path.Combine(TestModels.TempDirectory, "stories15M-lowrank.msdk");
@@ -198,10 +198,14 @@ public sealed class LowRankPassTests
     [InlineData("LowRankLayers", "w1")]
     [InlineData("LowRankCalibrated", "true")]
     [InlineData("LowRankCalibrated", "maybe")]
+    [InlineData("LowRankStorage", "dense")]
     public void Bad_or_incomplete_options_are_MSDK1012(string option, string value)
     {
         var error = Assert.Throws<ModelSdkException>(() => LowRank((option, value)));
         Assert.Equal(DiagnosticCodes.InvalidCompressionOption, error.Code);
+        var storage = Assert.Throws<ModelSdkException>(() => LowRank(("LowRankRatio", "0.5"), ("LowRankStorage", "packed")));
+        Assert.Equal(DiagnosticCodes.InvalidCompressionOption, storage.Code);
+        Assert.Contains("factored", storage.Message);
         var both = Assert.Throws<ModelSdkException>(() => LowRank(("LowRankRatio", "0.5"), ("LowRankEnergy", "0.9")));
         Assert.Equal(DiagnosticCodes.InvalidCompressionOption, both.Code);
     }

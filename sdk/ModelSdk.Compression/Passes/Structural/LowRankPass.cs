@@ -11,9 +11,11 @@ namespace ModelSdk.Compression.Passes.Structural;
 /// <c>low-rank</c>: replaces chosen block matrices by their best rank-r approximation W ≈ B·A (truncated SVD,
 /// <see cref="TruncatedSvd"/>), r from <c>LowRankRatio</c> (the share of the matrix's values the two factors hold) or
 /// from <c>LowRankEnergy</c> (the share of Σσ² kept). <c>LowRankLayers</c> chooses the matrices like <c>PruneLayers</c>
-/// (default: every block matrix). The artifact stores the product B·A as a dense fp32 matrix, so the runtime and its
-/// kernels are unchanged — the model computes what the factored one does, but is not smaller on disk or faster;
-/// a following <c>distill</c> trains the factors themselves (the product keeps its rank).
+/// (default: every block matrix). The artifact stores the two fp32 factors (<see cref="TensorNames.LowRankA"/>,
+/// <see cref="TensorNames.LowRankB"/>) and the runtime computes B·(A·x), so the matrices take rank · (rows + cols) values
+/// on disk and per token instead of rows · cols; a following <c>distill</c> trains the factors themselves (the product
+/// keeps its rank). <c>LowRankStorage="dense"</c> stores the product instead (for the GPU backend); so does a later pass
+/// that stores the matrix in its own format (quantization, pruning).
 /// </summary>
 public sealed class LowRankPass : IModelPass
 {
@@ -21,14 +23,18 @@ public sealed class LowRankPass : IModelPass
     public const string EnergyOption = "LowRankEnergy";
     public const string LayersOption = "LowRankLayers";
     public const string CalibratedOption = "LowRankCalibrated";
+    public const string StorageOption = "LowRankStorage";
+    public const string FactoredStorage = "factored";
+    public const string DenseStorage = "dense";
 
     public static PassDescriptor Descriptor { get; } = new("low-rank",
         "replace block matrices by a truncated SVD B·A (LowRankRatio of the values, or LowRankEnergy of Σσ²; LowRankLayers chooses them)",
-        [RatioOption, EnergyOption, LayersOption, CalibratedOption], Create);
+        [RatioOption, EnergyOption, LayersOption, CalibratedOption, StorageOption], Create);
 
-    public LowRankPass(double? ratio, double? energy, IReadOnlyList<string> layers, bool calibrated = false)
+    public LowRankPass(double? ratio, double? energy, IReadOnlyList<string> layers, bool calibrated = false, bool factored = true)
     {
         Calibrated = calibrated;
+        Factored = factored;
         if ((ratio is null) == (energy is null)) throw new ArgumentException("Give exactly one of ratio and energy.");
         Ratio = ratio;
         Energy = energy;
@@ -47,18 +53,26 @@ public sealed class LowRankPass : IModelPass
     /// </summary>
     public bool Calibrated { get; }
 
+    /// <summary>
+    /// Whether the artifact stores the factors (<c>LowRankStorage="factored"</c>, the default: smaller and faster on the
+    /// CPU) or their dense product (<c>"dense"</c>: what the GPU backend, which has no factored matrices, runs).
+    /// </summary>
+    public bool Factored { get; }
+
     /// <summary>Selectors (lower case) as in PruneLayers; empty = every block matrix.</summary>
     public IReadOnlyList<string> Layers { get; }
 
     public string Name => Descriptor.Name;
 
-    public int Version => 1;
+    /// <summary>2: the artifact stores the factors (1 stored their dense product).</summary>
+    public int Version => 2;
 
     public IReadOnlyList<KeyValuePair<string, string>> Options =>
     [
         Ratio is { } ratio ? new(RatioOption, ratio.ToString("R", CultureInfo.InvariantCulture)) : new(EnergyOption, Energy!.Value.ToString("R", CultureInfo.InvariantCulture)),
         new(LayersOption, string.Join(",", Layers)),
         new(CalibratedOption, Calibrated ? "true" : "false"),
+        new(StorageOption, Factored ? FactoredStorage : DenseStorage),
     ];
 
     public bool NeedsCalibration => Calibrated;
@@ -80,7 +94,8 @@ public sealed class LowRankPass : IModelPass
             .Select(e => e.ToLowerInvariant())
             .Distinct()
             .ToArray();
-        return new LowRankPass(ratio, energy, layers, options.GetBool(CalibratedOption, false));
+        var storage = options.GetChoice(StorageOption, FactoredStorage, [FactoredStorage, DenseStorage]);
+        return new LowRankPass(ratio, energy, layers, options.GetBool(CalibratedOption, false), storage == FactoredStorage);
     }
 
     /// <summary>The block matrices chosen in a model of shape <paramref name="config"/>; MSDK1053 for a selector that matches none.</summary>
@@ -112,12 +127,12 @@ public sealed class LowRankPass : IModelPass
         var config = model.Config;
         var names = SelectMatrices(config);
         var (factored, results) = Calibrated ? FactorOnCalibration(model, names, context) : FactorWeights(model, names, context);
-        for (var i = 0; i < names.Count; i++) model.SetLowRank(names[i], factored[i]);
+        for (var i = 0; i < names.Count; i++) model.SetLowRank(names[i], factored[i], Factored);
         var dense = names.Sum(n => (long)Shape(n, config).Rows * Shape(n, config).Cols);
         var values = results.Sum(r => r.Values);
         context.Log(string.Create(CultureInfo.InvariantCulture,
             $"{Name}: {names.Count} matrices, ranks {results.Min(r => r.Rank)}..{results.Max(r => r.Rank)}, {values} of {dense} values ({100.0 * values / dense:0.0}%), " +
-            $"kept Σσ² {results.Min(r => r.Energy):0.0000}..{results.Max(r => r.Energy):0.0000} (stored as dense products)"));
+            $"kept Σσ² {results.Min(r => r.Energy):0.0000}..{results.Max(r => r.Energy):0.0000} (stored as {(Factored ? "factors" : "dense products")})"));
         context.RecordResult(this, "ranks", string.Join(",", results.Select(r => r.Rank.ToString(CultureInfo.InvariantCulture))));
         context.RecordResult(this, "factorValues", values.ToString(CultureInfo.InvariantCulture));
         context.RecordResult(this, "denseValues", dense.ToString(CultureInfo.InvariantCulture));
