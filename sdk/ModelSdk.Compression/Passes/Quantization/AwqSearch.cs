@@ -35,6 +35,49 @@ public static class AwqSearch
         return s;
     }
 
+    /// <summary>
+    /// AutoAWQ's "duo" scales: s = s_x^α / (s_w^(1−α) + 1e-4) (at least 1e-4), normalized by √(max s · min s), s_w being
+    /// <see cref="WeightSalience"/>: channels with small weights are scaled up more.
+    /// </summary>
+    public static double[] DuoScales(ReadOnlySpan<double> meanAbs, ReadOnlySpan<double> weightSalience, double alpha)
+    {
+        var s = new double[meanAbs.Length];
+        double max = double.NegativeInfinity, min = double.PositiveInfinity;
+        for (var i = 0; i < s.Length; i++)
+        {
+            s[i] = Math.Max(Math.Pow(meanAbs[i], alpha) / (Math.Pow(weightSalience[i], 1 - alpha) + 1e-4), 1e-4);
+            max = Math.Max(max, s[i]);
+            min = Math.Min(min, s[i]);
+        }
+        var norm = Math.Sqrt(max * min);
+        for (var i = 0; i < s.Length; i++) s[i] /= norm;
+        return s;
+    }
+
+    /// <summary>
+    /// Per input channel, the mean over all rows of the given matrices (all reading that input, each [rows, cols]) of
+    /// |w| / max |w| of its group: AutoAWQ's weight salience, relative to each group's range.
+    /// </summary>
+    public static double[] WeightSalience(int cols, int groupSize, params (float[] Weight, int Rows)[] matrices)
+    {
+        var sum = new double[cols];
+        var rows = 0;
+        foreach (var (weight, count) in matrices)
+        {
+            rows += count;
+            for (var r = 0; r < count; r++)
+                for (var at = 0; at < cols; at += groupSize)
+                {
+                    var group = weight.AsSpan(r * cols + at, Math.Min(groupSize, cols - at));
+                    float max = 0;
+                    foreach (var v in group) max = MathF.Max(max, MathF.Abs(v));
+                    for (var i = 0; i < group.Length; i++) sum[at + i] += Math.Abs(group[i]) / (max + 1e-6);
+                }
+        }
+        for (var i = 0; i < cols; i++) sum[i] /= Math.Max(1, rows);
+        return sum;
+    }
+
     /// <summary>Q(W · diag(s)) · diag(1/s): what the scaled, quantized matrix computes on the unscaled input.</summary>
     public static float[] ScaledFakeQuantize(TensorFormat format, float[] weight, int rows, int cols, ReadOnlySpan<double> scales)
     {
@@ -90,12 +133,19 @@ public static class AwqSearch
     /// </summary>
     public static (double Alpha, double[] Scales, double Loss, double BaseLoss) SearchAlpha(ReadOnlySpan<double> meanAbs, int grid, Func<double[], double> loss)
     {
+        var salience = meanAbs.ToArray();
+        return SearchAlpha(alpha => Scales(salience, alpha), grid, loss);
+    }
+
+    /// <summary>The α minimizing <paramref name="loss"/>(<paramref name="scalesFor"/>(α)) over α = k / grid; ties keep the smaller α.</summary>
+    public static (double Alpha, double[] Scales, double Loss, double BaseLoss) SearchAlpha(Func<double, double[]> scalesFor, int grid, Func<double[], double> loss)
+    {
         double bestAlpha = 0, bestLoss = double.PositiveInfinity, baseLoss = double.NaN;
         double[]? best = null;
         for (var k = 0; k < grid; k++)
         {
             var alpha = k / (double)grid;
-            var scales = Scales(meanAbs, alpha);
+            var scales = scalesFor(alpha);
             var value = loss(scales);
             if (k == 0) baseLoss = value;
             if (value < bestLoss)
