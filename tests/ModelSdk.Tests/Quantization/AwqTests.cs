@@ -70,9 +70,35 @@ public sealed class AwqTests
     }
 
     [Fact]
-    public void SearchedScalesAndClipping_LowerTheOutputError()
+    public void DuoScales_FavourChannelsWithSmallWeights_AndAlphaOneIsPlainAwq()
     {
-        // One linear with outlier input channels: AWQ's scaled rounding must beat plain RTN on the output, and clipping must not hurt.
+        double[] meanAbs = [0.5, 1, 2, 4];
+        double[] salience = [0.2, 0.8, 0.4, 0.6];
+        var zero = AwqSearch.DuoScales(meanAbs, salience, 0);
+        Assert.Equal(1, zero.Max() * zero.Min(), 12);
+        Assert.True(zero[0] > zero[2] && zero[2] > zero[3] && zero[3] > zero[1]); // ∝ 1 / salience
+        var one = AwqSearch.DuoScales(meanAbs, salience, 1);
+        var plain = AwqSearch.Scales(meanAbs, 1);
+        for (var i = 0; i < 4; i++) Assert.Equal(plain[i], one[i], 9);
+    }
+
+    [Fact]
+    public void WeightSalience_IsTheMeanMagnitudeRelativeToEachGroupsMaximum_OverAllReaders()
+    {
+        // Two matrices reading 4 channels in groups of 2.
+        float[] a = [1, -0.5f, 0.25f, 2, /**/ -4, 2, 1, 1];
+        float[] b = [0.5f, 0.5f, -3, 0];
+        var salience = AwqSearch.WeightSalience(4, 2, (a, 2), (b, 1));
+        Assert.Equal((1 + 1 + 1) / 3.0, salience[0], 5);
+        Assert.Equal((0.5 + 0.5 + 1) / 3.0, salience[1], 5);
+        Assert.Equal((0.125 + 1 + 1) / 3.0, salience[2], 5);
+        Assert.Equal((1 + 1 + 0) / 3.0, salience[3], 5);
+    }
+
+    [Fact]
+    public void SearchedScalesAndFittedGroups_LowerTheOutputError()
+    {
+        // One linear with outlier input channels: AWQ's scaled rounding must beat plain RTN on the output.
         const int rows = 64, cols = 128;
         var format = TensorFormats.Find(4, 32, QuantScheme.Asymmetric)!;
         var w = GptqTestSupport.Gaussian(rows * cols, 31, 0.05);
@@ -87,15 +113,16 @@ public sealed class AwqTests
         Assert.True(search.Loss < 0.9 * search.BaseLoss, $"best α {search.Alpha}: {search.Loss:g4} vs α = 0: {search.BaseLoss:g4}");
         Assert.Equal(search.BaseLoss, AwqSearch.OutputError(w, AwqSearch.FakeQuantize(format, w, rows, cols), rows, cols, h), 9);
 
+        // The fitted group parameters of the scaled matrix, on the inputs it sees (x / s), must beat its rounding to nearest.
         var scaled = (float[])w.Clone();
         ChannelScaleFolding.ScaleColumns(scaled, rows, cols, search.Scales);
         var unscaledH = new double[h.Length];
         for (var i = 0; i < cols; i++)
             for (var j = 0; j < cols; j++) unscaledH[i * cols + j] = h[i * cols + j] / (search.Scales[i] * search.Scales[j]);
-        var clipped = AwqSearch.Clip(format, scaled, rows, cols, unscaledH, 20, 0.5);
-        var withClip = AwqSearch.OutputError(scaled, AwqSearch.FakeQuantize(format, clipped, rows, cols), rows, cols, unscaledH);
-        var withoutClip = AwqSearch.OutputError(scaled, AwqSearch.FakeQuantize(format, scaled, rows, cols), rows, cols, unscaledH);
-        Assert.True(withClip <= withoutClip * 1.0001, $"clipped {withClip:g4} vs not {withoutClip:g4}");
+        var fitted = OutputWeightedGroupFit.Quantize(format, scaled, rows, cols, unscaledH).Dequantize();
+        var withFit = AwqSearch.OutputError(scaled, fitted, rows, cols, unscaledH);
+        var withoutFit = AwqSearch.OutputError(scaled, AwqSearch.FakeQuantize(format, scaled, rows, cols), rows, cols, unscaledH);
+        Assert.True(withFit < withoutFit, $"fitted {withFit:g4} vs rounded {withoutFit:g4}");
     }
 
     [Fact]
@@ -105,19 +132,18 @@ public sealed class AwqTests
         var format = TensorFormats.Find(4, 64, QuantScheme.Symmetric)!;
         var w = GptqTestSupport.Gaussian(8 * 96, 31, 0.1);
         Assert.Equal(PackedTensor.QuantizeRtn(format, w, 8, 96).Dequantize(), AwqSearch.FakeQuantize(format, w, 8, 96));
-        var h = new double[96 * 96];
-        for (var i = 0; i < 96; i++) h[i * 96 + i] = 1;
-        var clipped = AwqSearch.Clip(format, w, 8, 96, h, 20, 0.5);
-        Assert.All(clipped.Zip(w), p => Assert.True(MathF.Abs(p.First) <= MathF.Abs(p.Second)));
     }
 
-    [Fact]
-    public void Pass_QuantizesEveryMatrix_Deterministically_AndBeatsRoundToNearest()
+    [Theory]
+    [InlineData("true", "false")]
+    [InlineData("false", "false")] // round-to-nearest after scaling and output matching
+    [InlineData("true", "true")]
+    public void Pass_QuantizesEveryMatrix_Deterministically_AndBeatsRoundToNearest(string clip, string duoScaling)
     {
         var config = GptqTestSupport.Tiny;
         var calibration = GptqTestSupport.RandomSequences(config, 12, 41);
         var test = GptqTestSupport.RandomSequences(config, 6, 42);
-        var options = new PassOptions([new("GroupSize", "32"), new("Symmetric", "false")]);
+        var options = new PassOptions([new("GroupSize", "32"), new("Symmetric", "false"), new("Clip", clip), new("DuoScaling", duoScaling)]);
         using var reference = GptqTestSupport.RandomModel(config, 43);
         using var awq = GptqTestSupport.RandomModel(config, 43);
         using var again = GptqTestSupport.RandomModel(config, 43);

@@ -44,7 +44,9 @@ public sealed class QuantizationPipelineTests
         Assert.Equal(TensorType.Q8G64, Assert.IsType<GptqInt8Pass>(Assert.Single(Passes("gptq-int8", ("GroupSize", "64")))).Format.Type);
         var awq = Assert.IsType<AwqPass>(Assert.Single(Passes("awq-int4", ("Symmetric", "false"), ("Clip", "false"))));
         Assert.Equal(TensorType.Q4G32Asym, awq.Format.Type);
-        Assert.Equal([new("GroupSize", "32"), new("Symmetric", "false"), new("QuantizeClassifier", "true"), new("Clip", "false")], awq.Options);
+        Assert.Equal([new("GroupSize", "32"), new("Symmetric", "false"), new("QuantizeClassifier", "true"), new("Clip", "false"), new("DuoScaling", "false")],
+            awq.Options);
+        Assert.True(Assert.IsType<AwqPass>(Assert.Single(Passes("awq-int4", ("DuoScaling", "true")))).DuoScaling);
     }
 
     [Fact]
@@ -106,6 +108,7 @@ public sealed class QuantizationPipelineTests
             Key(Passes("gptq-int8"), calibration),
             Key(Passes("awq-int4"), calibration),
             Key(Passes("awq-int4", ("Clip", "false")), calibration),
+            Key(Passes("awq-int4", ("DuoScaling", "true")), calibration),
             Key(Passes("smoothquant-w8a8"), calibration),
             Key(Passes("smoothquant-w8a8", ("Alpha", "0.8")), calibration),
             Key(Passes("smoothquant-w8a8", ("SmoothInputs", "all")), calibration),

@@ -8,37 +8,44 @@ using ModelSdk.Tensors;
 namespace ModelSdk.Compression.Passes.Quantization;
 
 /// <summary>
-/// <c>awq-int4</c>: AWQ as llm-awq applies it to Llama blocks, layer by layer on the fp32 model's activations
-/// (<see cref="CalibrationForward"/>):
+/// <c>awq-int4</c>: AWQ's activation-aware scales as llm-awq applies them to Llama blocks, quantized sequentially with
+/// output matching and output-weighted group parameters. Per layer:
 /// <list type="number">
-/// <item>wq/wk/wv: scales searched on the attention block's output (attention and wo included), folded into attention_norm;</item>
-/// <item>wo: scales folded into wv's rows; with grouped-query attention the query heads sharing a kv head share their
-/// scales (<see cref="ChannelScaleFolding.TieAcrossKvGroups"/>), so the fold stays exact;</item>
-/// <item>w1/w3: scales searched on the MLP's output (w2 included), folded into ffn_norm;</item>
-/// <item>w2: scales folded into w3's rows (w2 reads silu(w1 x) · (w3 x), linear in w3's output);</item>
-/// <item>then, on the scaled weights and scaled inputs, a clipping range per group (not for wq and wk);</item>
-/// <item>then round-to-nearest into the packed format.</item>
+/// <item>the layer's inputs in the quantized model (the stream the already-quantized embedding and layers produce) are
+/// taken with the layer's fp32 weights (<see cref="CalibrationForward"/>);</item>
+/// <item>on them, four scale vectors are searched on the original weights, as llm-awq: wq/wk/wv on the attention
+/// block's output (attention and wo included), folded into attention_norm; wo, folded into wv's rows (with grouped-query
+/// attention the query heads sharing a kv head share their scales, <see cref="ChannelScaleFolding.TieAcrossKvGroups"/>);
+/// w1/w3 on the MLP's output (w2 included), folded into ffn_norm; w2, folded into w3's rows;</item>
+/// <item>the scaled layer (the same fp32 function) is then quantized input by input in the order the forward reaches
+/// them, as GPTQ's sequential mode: each matrix aims at <see cref="OutputMatching"/>'s target (what reproduces the fp32
+/// layer's output, and for wo and w2 the fp32 residual stream, on the inputs the quantized model gives it) and gets
+/// group parameters fitted on that input's output error (<see cref="OutputWeightedGroupFit"/>; with Clip false, the
+/// format's round-to-nearest rule); the next matrices see the quantized ones' output.</item>
 /// </list>
-/// All searches of a layer use its original weights, the scales are applied together afterwards, as in llm-awq. The
-/// token embedding / classifier gets no scales (none can be folded into a matrix that is also the embedding table):
-/// <see cref="VocabularyQuantizer"/> quantizes it with least-squares group parameters.
+/// The token embedding / classifier gets no scales (none can be folded into a matrix that is also the embedding table):
+/// <see cref="VocabularyQuantizer"/> quantizes it first, with least-squares group parameters, and the quantized stream
+/// starts from it.
 /// </summary>
-public sealed class AwqPass(int groupSize, bool symmetric, bool quantizeClassifier, bool clip) : IModelPass
+public sealed class AwqPass(int groupSize, bool symmetric, bool quantizeClassifier, bool clip, bool duoScaling = false) : IModelPass
 {
     public const string ClipOption = "Clip";
 
+    public const string DuoScalingOption = "DuoScaling";
+
     public static PassDescriptor Descriptor { get; } = new(
-        "awq-int4", "int4 weights by AWQ (activation-aware scales and clipping) on calibration data (GroupSize 32/64/128, default 32; Symmetric, default true; Clip, default true)",
-        [QuantizationTargets.GroupSizeOption, QuantizationTargets.SymmetricOption, QuantizationTargets.QuantizeClassifierOption, ClipOption],
+        "awq-int4", "int4 weights by AWQ (activation-aware scales, output-fitted group parameters) on calibration data (GroupSize 32/64/128, default 32; Symmetric, default true; Clip, default true; DuoScaling, default false)",
+        [QuantizationTargets.GroupSizeOption, QuantizationTargets.SymmetricOption, QuantizationTargets.QuantizeClassifierOption, ClipOption, DuoScalingOption],
         options => new AwqPass(
             options.GetInt(QuantizationTargets.GroupSizeOption, 32, TensorFormats.GroupSizes),
             options.GetBool(QuantizationTargets.SymmetricOption, true),
             options.GetBool(QuantizationTargets.QuantizeClassifierOption, true),
-            options.GetBool(ClipOption, true)));
+            options.GetBool(ClipOption, true),
+            options.GetBool(DuoScalingOption, false)));
 
     public string Name => Descriptor.Name;
 
-    public int Version => 2;
+    public int Version => 3;
 
     public TensorFormat Format { get; } = TensorFormats.Find(4, groupSize, symmetric ? QuantScheme.Symmetric : QuantScheme.Asymmetric)!;
 
@@ -46,7 +53,11 @@ public sealed class AwqPass(int groupSize, bool symmetric, bool quantizeClassifi
 
     public bool QuantizeClassifier { get; } = quantizeClassifier;
 
-    public bool ClipWeights { get; } = clip;
+    /// <summary>Option Clip: group parameters (the clipping range) fitted on the output error; false rounds to nearest.</summary>
+    public bool FitGroups { get; } = clip;
+
+    /// <summary>Option DuoScaling: AutoAWQ's scales s = s_x^α / s_w^(1−α) (<see cref="AwqSearch.DuoScales"/>) instead of s_x^α.</summary>
+    public bool DuoScaling { get; } = duoScaling;
 
     public AwqSettings Settings { get; init; } = new();
 
@@ -55,7 +66,8 @@ public sealed class AwqPass(int groupSize, bool symmetric, bool quantizeClassifi
         new(QuantizationTargets.GroupSizeOption, Format.GroupSize.ToString(CultureInfo.InvariantCulture)),
         new(QuantizationTargets.SymmetricOption, QuantizationTargets.Canonical(Symmetric)),
         new(QuantizationTargets.QuantizeClassifierOption, QuantizationTargets.Canonical(QuantizeClassifier)),
-        new(ClipOption, QuantizationTargets.Canonical(ClipWeights)),
+        new(ClipOption, QuantizationTargets.Canonical(FitGroups)),
+        new(DuoScalingOption, QuantizationTargets.Canonical(DuoScaling)),
     ];
 
     public bool NeedsCalibration => true;
@@ -73,38 +85,69 @@ public sealed class AwqPass(int groupSize, bool symmetric, bool quantizeClassifi
         context.Log($"{Name}: {Format.Name}, {forward.Tokens} calibration tokens in {forward.Sequences.Count} sequences " +
             $"(block searches on {search.Tokens} tokens), {config.Layers} layers");
 
-        var x = forward.Embed(model.GetFloats(TensorNames.TokenEmbedding));
+        var embedding = model.GetFloats(TensorNames.TokenEmbedding);
+        var reference = forward.Embed(embedding); // the fp32 model's residual stream
+        var x = forward.Embed(QuantizeClassifier ? VocabularyQuantizer.Quantize(model, Format) : embedding); // the quantized model's
+        if (QuantizeClassifier) context.Log($"{Name}: embedding/classifier quantized in {clock.Elapsed.TotalSeconds:F1} s");
         for (var layer = 0; layer < config.Layers; layer++)
         {
             var layerClock = Stopwatch.StartNew();
             var weights = LlamaLayerWeights.Load(model, layer);
             var inputs = new Dictionary<LinearInput, Activations>();
-            forward.Layer(x, weights.Clone(), (input, activations) => inputs[input] = activations);
-            var alphas = QuantizeLayer(config, forward, search, weights, inputs);
-            foreach (var kind in LlamaLinears.All)
-            {
-                var (rows, cols) = LlamaLinears.Shape(kind, config);
-                model.SetPacked(LlamaLinears.TensorName(kind, layer), PackedTensor.QuantizeRtn(Format, weights[kind], rows, cols));
-            }
+            forward.Layer(x.Clone(), weights.Clone(), (input, activations) => inputs[input] = activations);
+            var scales = SearchScales(config, forward, search, weights, inputs);
+            inputs.Clear(); // the quantized layer below makes its own
+            AwqSearch.ApplyScales(config, weights, scales[0].Scales, scales[1].Scales, scales[2].Scales, scales[3].Scales);
+            QuantizeScaledLayer(model, layer, forward, weights, reference, x);
             model.SetFloats(TensorNames.AttentionNorm(layer), weights.AttentionNorm);
             model.SetFloats(TensorNames.FfnNorm(layer), weights.FfnNorm);
             context.Log($"{Name}: layer {layer + 1}/{config.Layers} in {layerClock.Elapsed.TotalSeconds:F1} s " +
-                $"(α qkv {alphas[0]:F2}, wo {alphas[1]:F2}, w1/w3 {alphas[2]:F2}, w2 {alphas[3]:F2})");
+                $"(α qkv {scales[0].Alpha:F2}, wo {scales[1].Alpha:F2}, w1/w3 {scales[2].Alpha:F2}, w2 {scales[3].Alpha:F2})");
             context.ReportProgress(Name, (layer + 1.0) / config.Layers);
         }
-
-        if (QuantizeClassifier) VocabularyQuantizer.Quantize(model, Format);
         context.Log($"{Name}: done in {clock.Elapsed.TotalSeconds:F1} s");
     }
 
-    /// <summary>Searches and applies one layer's scales (and clipping) to <paramref name="w"/>; returns the four α chosen.</summary>
-    private double[] QuantizeLayer(LlamaConfig c, CalibrationForward forward, CalibrationForward search, LlamaLayerWeights w,
+    /// <summary>
+    /// Quantizes the scaled layer <paramref name="w"/> input by input on the quantized stream <paramref name="x"/> (both
+    /// streams move on to the next layer): each matrix towards its output-matching target, the forward continuing with
+    /// the quantized matrices.
+    /// </summary>
+    private void QuantizeScaledLayer(WorkingModel model, int layer, CalibrationForward forward, LlamaLayerWeights w, Activations reference, Activations x)
+    {
+        var c = model.Config;
+        var fp32 = OutputMatching.Reference(forward, reference, w.Clone());
+        forward.Layer(x, w, (input, activations) =>
+        {
+            var gram = forward.Gram(activations);
+            var (drift, residual) = OutputMatching.Corrections(forward, fp32, input, activations, gram, x, Settings.Damping);
+            var h = Normalized(gram, activations.Tokens);
+            foreach (var kind in LlamaLinears.Reading(input))
+            {
+                var (rows, cols) = LlamaLinears.Shape(kind, c);
+                var target = OutputMatching.Target(w[kind], rows, cols, drift, residual);
+                var packed = FitGroups
+                    ? OutputWeightedGroupFit.Quantize(Format, target, rows, cols, h)
+                    : PackedTensor.QuantizeRtn(Format, target, rows, cols);
+                model.SetPacked(LlamaLinears.TensorName(kind, layer), packed);
+                w[kind] = packed.Dequantize();
+            }
+        });
+    }
+
+    /// <summary>Searches one layer's four scale vectors (qkv input, wo input, w1/w3 input, w2 input) on its original weights.</summary>
+    private (double Alpha, double[] Scales)[] SearchScales(LlamaConfig c, CalibrationForward forward, CalibrationForward search, LlamaLayerWeights original,
         Dictionary<LinearInput, Activations> inputs)
     {
         var f = Format;
         var grid = Settings.Grid;
-        int dim = c.Dim, kvDim = c.KvDim, hidden = c.HiddenDim;
-        var original = w.Clone();
+        int dim = c.Dim, kvDim = c.KvDim, hidden = c.HiddenDim, g = f.GroupSize;
+        Func<double, double[]> For(double[] meanAbs, params (float[] Weight, int Rows)[] readers)
+        {
+            if (!DuoScaling) return alpha => AwqSearch.Scales(meanAbs, alpha);
+            var salience = AwqSearch.WeightSalience(meanAbs.Length, g, readers);
+            return alpha => AwqSearch.DuoScales(meanAbs, salience, alpha);
+        }
 
         // 1. wq, wk, wv on the attention block's output.
         var a = inputs[LinearInput.Attention];
@@ -112,14 +155,15 @@ public sealed class AwqPass(int groupSize, bool symmetric, bool quantizeClassifi
         Activations AttentionBlock(float[] wq, float[] wk, float[] wv)
             => search.Linear(search.Attention(search.Linear(aSearch, wq, dim), search.Linear(aSearch, wk, kvDim), search.Linear(aSearch, wv, kvDim)), original.Wo, dim);
         var attentionReference = AttentionBlock(original.Wq, original.Wk, original.Wv);
-        var qkv = AwqSearch.SearchAlpha(forward.MeanAbs(a), grid, s => MeanSquaredDifference(attentionReference,
+        var qkv = AwqSearch.SearchAlpha(For(forward.MeanAbs(a), (original.Wq, dim), (original.Wk, kvDim), (original.Wv, kvDim)), grid, s => MeanSquaredDifference(attentionReference,
             AttentionBlock(AwqSearch.ScaledFakeQuantize(f, original.Wq, dim, dim, s), AwqSearch.ScaledFakeQuantize(f, original.Wk, kvDim, dim, s),
                 AwqSearch.ScaledFakeQuantize(f, original.Wv, kvDim, dim, s))));
 
         // 2. wo, exactly through H = OᵀO / n; scales tied across the query heads of a kv head.
         var o = inputs[LinearInput.AttentionOutput];
         var ho = Normalized(forward.Gram(o), o.Tokens);
-        var wo = AwqSearch.SearchAlpha(ChannelScaleFolding.TieAcrossKvGroups(forward.MeanAbs(o), c), grid,
+        var woScales = For(forward.MeanAbs(o), (original.Wo, dim));
+        var wo = AwqSearch.SearchAlpha(alpha => ChannelScaleFolding.TieAcrossKvGroups(woScales(alpha), c), grid,
             s => AwqSearch.OutputError(original.Wo, AwqSearch.ScaledFakeQuantize(f, original.Wo, dim, dim, s), dim, dim, ho));
 
         // 3. w1, w3 on the MLP's output.
@@ -128,30 +172,16 @@ public sealed class AwqPass(int groupSize, bool symmetric, bool quantizeClassifi
         Activations Mlp(float[] w1, float[] w3)
             => search.Linear(search.SwiGlu(search.Linear(xSearch, w1, hidden), search.Linear(xSearch, w3, hidden)), original.W2, dim);
         var mlpReference = Mlp(original.W1, original.W3);
-        var mlp = AwqSearch.SearchAlpha(forward.MeanAbs(x), grid, s => MeanSquaredDifference(mlpReference,
+        var mlp = AwqSearch.SearchAlpha(For(forward.MeanAbs(x), (original.W1, hidden), (original.W3, hidden)), grid, s => MeanSquaredDifference(mlpReference,
             Mlp(AwqSearch.ScaledFakeQuantize(f, original.W1, hidden, dim, s), AwqSearch.ScaledFakeQuantize(f, original.W3, hidden, dim, s))));
 
         // 4. w2, exactly through H = HᵀH / n.
         var h = inputs[LinearInput.FfnHidden];
         var hh = Normalized(forward.Gram(h), h.Tokens);
-        var down = AwqSearch.SearchAlpha(forward.MeanAbs(h), grid,
+        var down = AwqSearch.SearchAlpha(For(forward.MeanAbs(h), (original.W2, dim)), grid,
             s => AwqSearch.OutputError(original.W2, AwqSearch.ScaledFakeQuantize(f, original.W2, dim, hidden, s), dim, hidden, hh));
 
-        AwqSearch.ApplyScales(c, w, qkv.Scales, wo.Scales, mlp.Scales, down.Scales);
-
-        if (ClipWeights)
-        {
-            // The inputs the scaled matrices see are x / s: H becomes diag(1/s) H diag(1/s).
-            var ha = Normalized(forward.Gram(a), a.Tokens);
-            var hx = Normalized(forward.Gram(x), x.Tokens);
-            w.Wv = AwqSearch.Clip(f, w.Wv, kvDim, dim, Unscale(ha, qkv.Scales), Settings.ClipGrid, Settings.MaxShrink);
-            w.Wo = AwqSearch.Clip(f, w.Wo, dim, dim, Unscale(ho, wo.Scales), Settings.ClipGrid, Settings.MaxShrink);
-            var hxs = Unscale(hx, mlp.Scales);
-            w.W1 = AwqSearch.Clip(f, w.W1, hidden, dim, hxs, Settings.ClipGrid, Settings.MaxShrink);
-            w.W3 = AwqSearch.Clip(f, w.W3, hidden, dim, hxs, Settings.ClipGrid, Settings.MaxShrink);
-            w.W2 = AwqSearch.Clip(f, w.W2, dim, hidden, Unscale(hh, down.Scales), Settings.ClipGrid, Settings.MaxShrink);
-        }
-        return [qkv.Alpha, wo.Alpha, mlp.Alpha, down.Alpha];
+        return [(qkv.Alpha, qkv.Scales), (wo.Alpha, wo.Scales), (mlp.Alpha, mlp.Scales), (down.Alpha, down.Scales)];
     }
 
     private static double MeanSquaredDifference(Activations reference, Activations value)
@@ -169,14 +199,5 @@ public sealed class AwqPass(int groupSize, bool symmetric, bool quantizeClassifi
     {
         for (var i = 0; i < gram.Length; i++) gram[i] /= Math.Max(1, tokens);
         return gram;
-    }
-
-    private static double[] Unscale(double[] h, double[] scales)
-    {
-        var n = scales.Length;
-        var result = new double[h.Length];
-        for (var i = 0; i < n; i++)
-            for (var j = 0; j < n; j++) result[i * n + j] = h[i * n + j] / (scales[i] * scales[j]);
-        return result;
     }
 }

@@ -8,14 +8,15 @@ namespace ModelSdk.Compression.Passes.Quantization;
 /// <summary>How AWQ searches (see <see cref="AwqSearch"/>).</summary>
 /// <param name="Grid">Exponents α = k / Grid, k = 0..Grid−1 (the paper's 20 points over [0, 1)).</param>
 /// <param name="SearchSequences">Calibration sequences the attention and MLP blocks are run on for each α (single linears use all tokens, exactly, through XᵀX).</param>
-/// <param name="ClipGrid">Clipping candidates max·(1 − k / ClipGrid), k = 0..ClipGrid·MaxShrink − 1 (llm-awq: 20 and 0.5).</param>
-public sealed record AwqSettings(int Grid = 20, int SearchSequences = 32, int ClipGrid = 20, double MaxShrink = 0.5, int? Threads = null);
+/// <param name="Damping">The output matching's dampening (<see cref="OutputMatching"/>), as GPTQ's default.</param>
+public sealed record AwqSettings(int Grid = 20, int SearchSequences = 32, double Damping = 0.01, int? Threads = null);
 
 /// <summary>
 /// Activation-aware weight quantization (Lin et al., 2024, "AWQ: Activation-aware Weight Quantization for LLM Compression
 /// and Acceleration"), the search part: per-input-channel scales s that make the salient channels (large mean |x|) lose
-/// less to rounding, folded into the operation before the linear so the fp32 function is unchanged, then a clipping range
-/// per group. The weights stay fp32 here (scaled and clipped); the caller rounds them with the format's RTN rule.
+/// less to rounding, folded into the operation before the linear so the fp32 function is unchanged. The weights stay fp32
+/// here (scaled); <see cref="AwqPass"/> quantizes them (llm-awq's per-group clipping search is a special case of
+/// <see cref="OutputWeightedGroupFit"/>).
 /// </summary>
 public static class AwqSearch
 {
@@ -33,6 +34,49 @@ public static class AwqSearch
         var norm = Math.Sqrt(max * min);
         for (var i = 0; i < s.Length; i++) s[i] /= norm;
         return s;
+    }
+
+    /// <summary>
+    /// AutoAWQ's "duo" scales: s = s_x^α / (s_w^(1−α) + 1e-4) (at least 1e-4), normalized by √(max s · min s), s_w being
+    /// <see cref="WeightSalience"/>: channels with small weights are scaled up more.
+    /// </summary>
+    public static double[] DuoScales(ReadOnlySpan<double> meanAbs, ReadOnlySpan<double> weightSalience, double alpha)
+    {
+        var s = new double[meanAbs.Length];
+        double max = double.NegativeInfinity, min = double.PositiveInfinity;
+        for (var i = 0; i < s.Length; i++)
+        {
+            s[i] = Math.Max(Math.Pow(meanAbs[i], alpha) / (Math.Pow(weightSalience[i], 1 - alpha) + 1e-4), 1e-4);
+            max = Math.Max(max, s[i]);
+            min = Math.Min(min, s[i]);
+        }
+        var norm = Math.Sqrt(max * min);
+        for (var i = 0; i < s.Length; i++) s[i] /= norm;
+        return s;
+    }
+
+    /// <summary>
+    /// Per input channel, the mean over all rows of the given matrices (all reading that input, each [rows, cols]) of
+    /// |w| / max |w| of its group: AutoAWQ's weight salience, relative to each group's range.
+    /// </summary>
+    public static double[] WeightSalience(int cols, int groupSize, params (float[] Weight, int Rows)[] matrices)
+    {
+        var sum = new double[cols];
+        var rows = 0;
+        foreach (var (weight, count) in matrices)
+        {
+            rows += count;
+            for (var r = 0; r < count; r++)
+                for (var at = 0; at < cols; at += groupSize)
+                {
+                    var group = weight.AsSpan(r * cols + at, Math.Min(groupSize, cols - at));
+                    float max = 0;
+                    foreach (var v in group) max = MathF.Max(max, MathF.Abs(v));
+                    for (var i = 0; i < group.Length; i++) sum[at + i] += Math.Abs(group[i]) / (max + 1e-6);
+                }
+        }
+        for (var i = 0; i < cols; i++) sum[i] /= Math.Max(1, rows);
+        return sum;
     }
 
     /// <summary>Q(W · diag(s)) · diag(1/s): what the scaled, quantized matrix computes on the unscaled input.</summary>
@@ -90,12 +134,19 @@ public static class AwqSearch
     /// </summary>
     public static (double Alpha, double[] Scales, double Loss, double BaseLoss) SearchAlpha(ReadOnlySpan<double> meanAbs, int grid, Func<double[], double> loss)
     {
+        var salience = meanAbs.ToArray();
+        return SearchAlpha(alpha => Scales(salience, alpha), grid, loss);
+    }
+
+    /// <summary>The α minimizing <paramref name="loss"/>(<paramref name="scalesFor"/>(α)) over α = k / grid; ties keep the smaller α.</summary>
+    public static (double Alpha, double[] Scales, double Loss, double BaseLoss) SearchAlpha(Func<double, double[]> scalesFor, int grid, Func<double[], double> loss)
+    {
         double bestAlpha = 0, bestLoss = double.PositiveInfinity, baseLoss = double.NaN;
         double[]? best = null;
         for (var k = 0; k < grid; k++)
         {
             var alpha = k / (double)grid;
-            var scales = Scales(meanAbs, alpha);
+            var scales = scalesFor(alpha);
             var value = loss(scales);
             if (k == 0) baseLoss = value;
             if (value < bestLoss)
@@ -106,54 +157,6 @@ public static class AwqSearch
             }
         }
         return (bestAlpha, best!, bestLoss, baseLoss);
-    }
-
-    /// <summary>
-    /// llm-awq's <c>auto_clip</c>, exactly through the input's Gram matrix: per row and group, clamp the weights to
-    /// ±max|w|·(1 − k/grid) and keep the k whose rounded group gives the least ‖(w − q(clamp(w))) X_g‖², where X_g
-    /// is the group's slice of the inputs (H_gg = X_gᵀ X_g). Returns the clamped weights.
-    /// </summary>
-    public static float[] Clip(TensorFormat format, float[] weight, int rows, int cols, double[] h, int grid, double maxShrink)
-    {
-        var g = format.GroupSize;
-        var steps = Math.Max(1, (int)(grid * maxShrink));
-        var result = (float[])weight.Clone();
-        Parallel.For(0, rows, () => (new float[g], new int[g], new double[g]), (r, _, buffers) =>
-        {
-            var (clamped, codes, diff) = buffers;
-            for (var group = 0; group * g < cols; group++)
-            {
-                var at = r * cols + group * g;
-                var length = Math.Min(g, cols - group * g); // a row's last group is shorter when g does not divide it
-                var original = weight.AsSpan(at, length);
-                float max = 0;
-                foreach (var v in original) max = MathF.Max(max, MathF.Abs(v));
-                if (max == 0) continue;
-                double bestError = double.PositiveInfinity;
-                var bestLimit = max;
-                for (var k = 0; k < steps; k++)
-                {
-                    var limit = max * (1 - k / (float)grid);
-                    for (var i = 0; i < length; i++) clamped[i] = Math.Clamp(original[i], -limit, limit);
-                    var p = GroupQuantizer.QuantizeGroup(format, clamped.AsSpan(0, length), codes);
-                    for (var i = 0; i < length; i++) diff[i] = original[i] - GroupQuantizer.Decode(format, codes[i], p);
-                    double error = 0;
-                    for (var i = 0; i < length; i++)
-                    {
-                        var row = h.AsSpan((group * g + i) * cols + group * g, length);
-                        error += diff[i] * LinearAlgebra.Cholesky.Dot(row, diff.AsSpan(0, length));
-                    }
-                    if (error < bestError)
-                    {
-                        bestError = error;
-                        bestLimit = limit;
-                    }
-                }
-                for (var i = 0; i < length; i++) result[at + i] = Math.Clamp(original[i], -bestLimit, bestLimit);
-            }
-            return buffers;
-        }, _ => { });
-        return result;
     }
 
     /// <summary>

@@ -81,30 +81,15 @@ public abstract class GptqPass(TensorFormat format, bool quantizeClassifier, boo
         for (var layer = 0; layer < config.Layers; layer++)
         {
             var layerClock = Stopwatch.StartNew();
-            var referenceInputs = new Dictionary<LinearInput, Activations>();
-            var referenceStream = new Dictionary<LinearInput, Activations>();
-            forward.Layer(reference, LlamaLayerWeights.Load(model, layer), (input, activations) =>
-            {
-                referenceInputs[input] = activations;
-                if (WritesResidual(input)) referenceStream[input] = reference.Clone();
-            });
+            var fp32 = OutputMatching.Reference(forward, reference, LlamaLayerWeights.Load(model, layer));
 
             double error = 0;
             var dead = 0;
             var weights = LlamaLayerWeights.Load(model, layer);
             forward.Layer(x, weights, (input, activations) =>
             {
-                var n = activations.Width;
                 var gram = forward.Gram(activations);
-                var inverse = OutputMatching.DampedInverse(gram, n, Damping);
-                var drift = OutputMatching.Drift(forward.CrossGram(referenceInputs[input], activations), gram, inverse, n);
-                double[]? residual = null;
-                if (WritesResidual(input))
-                {
-                    var streamDrift = referenceStream[input];
-                    for (var i = 0; i < streamDrift.Data.Length; i++) streamDrift.Data[i] -= x.Data[i];
-                    residual = DenseDouble.Multiply(forward.CrossGram(streamDrift, activations), inverse, config.Dim, n, n);
-                }
+                var (drift, residual) = OutputMatching.Corrections(forward, fp32, input, activations, gram, x, Damping);
                 var hessian = gram;
                 var scale = 2.0 / activations.Tokens;
                 for (var i = 0; i < hessian.Length; i++) hessian[i] *= scale;
@@ -126,9 +111,6 @@ public abstract class GptqPass(TensorFormat format, bool quantizeClassifier, boo
 
         context.Log($"{Name}: done in {clock.Elapsed.TotalSeconds:F1} s");
     }
-
-    /// <summary>The inputs of the matrices whose output is added to the residual stream (wo, w2).</summary>
-    private static bool WritesResidual(LinearInput input) => input is LinearInput.AttentionOutput or LinearInput.FfnHidden;
 
     private protected static bool ParseActOrder(PassOptions options) => options.GetBool(ActOrderOption, false);
 

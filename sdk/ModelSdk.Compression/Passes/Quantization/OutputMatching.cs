@@ -1,3 +1,4 @@
+using ModelSdk.Compression.Calibration;
 using ModelSdk.Compression.LinearAlgebra;
 
 namespace ModelSdk.Compression.Passes.Quantization;
@@ -14,6 +15,43 @@ namespace ModelSdk.Compression.Passes.Quantization;
 /// </summary>
 public static class OutputMatching
 {
+    /// <summary>
+    /// Runs the fp32 layer <paramref name="weights"/> on the fp32 residual stream <paramref name="reference"/> (in place,
+    /// so it moves on to the next layer) and keeps what the matching of the quantized layer needs: each input, and the
+    /// stream as wo and w2 find it.
+    /// </summary>
+    public static LayerReference Reference(CalibrationForward forward, Activations reference, LlamaLayerWeights weights)
+    {
+        var inputs = new Dictionary<LinearInput, Activations>();
+        var streams = new Dictionary<LinearInput, Activations>();
+        forward.Layer(reference, weights, (input, activations) =>
+        {
+            inputs[input] = activations;
+            if (WritesResidual(input)) streams[input] = reference.Clone();
+        });
+        return new LayerReference(inputs, streams);
+    }
+
+    /// <summary>
+    /// The drift D and, for wo and w2, the residual term R·(H̃ + λI)⁻¹ of the matrices reading <paramref name="input"/>,
+    /// whose activations in the quantized model are <paramref name="activations"/> (Gram matrix <paramref name="gram"/>) on
+    /// the quantized stream <paramref name="stream"/>; feed them to <see cref="Target"/>.
+    /// </summary>
+    public static (double[] Drift, double[]? Residual) Corrections(CalibrationForward forward, LayerReference reference, LinearInput input,
+        Activations activations, double[] gram, Activations stream, double damping)
+    {
+        var n = activations.Width;
+        var inverse = DampedInverse(gram, n, damping);
+        var drift = Drift(forward.CrossGram(reference.Inputs[input], activations), gram, inverse, n);
+        if (!WritesResidual(input)) return (drift, null);
+        var streamDrift = reference.Streams[input];
+        for (var i = 0; i < streamDrift.Data.Length; i++) streamDrift.Data[i] -= stream.Data[i];
+        return (drift, DenseDouble.Multiply(forward.CrossGram(streamDrift, activations), inverse, stream.Width, n, n));
+    }
+
+    /// <summary>The inputs of the matrices whose output is added to the residual stream (wo, w2).</summary>
+    public static bool WritesResidual(LinearInput input) => input is LinearInput.AttentionOutput or LinearInput.FfnHidden;
+
     /// <summary>(H̃ + λI)⁻¹ with λ = <paramref name="damping"/> · mean diag H̃, raised ×10 (up to three times) if not positive definite.</summary>
     public static double[] DampedInverse(double[] gram, int n, double damping)
     {
@@ -49,3 +87,6 @@ public static class OutputMatching
         return target;
     }
 }
+
+/// <summary>The fp32 layer's inputs and, at wo and w2, its residual stream (<see cref="OutputMatching.Reference"/>).</summary>
+public sealed record LayerReference(IReadOnlyDictionary<LinearInput, Activations> Inputs, IReadOnlyDictionary<LinearInput, Activations> Streams);
