@@ -46,12 +46,12 @@ internal static unsafe class QuantizedMatVec
     internal static int RowsPerStep { get; set; } = 4;
 
     /// <summary>
-    /// How many rows ahead the 4-row kernels prefetch codes (a multiple of 4; 0: none). Its four streams of one row
+    /// How many rows ahead the 4-row kernels prefetch codes (a multiple of 4; 0: none). Their four streams of one row
     /// each (1 KB at 2048 columns) end before the hardware prefetcher has learned them, so without this each step's first
     /// touches of its rows wait for memory. Prefetching rows r+N..r+N+3 in address order while rows r..r+3 are computed
     /// (one forward stream) measured 1.75× (1 thread) and 2.1× (2 threads) the no-prefetch decode at the 1.1B shape,
     /// where a line of each of those rows at the same offset (four streams again) gave only 1.35–1.4× (<c>--int4-decode</c>,
-    /// <c>--int4-steps</c>). 8 and 16 rows ahead tied. A setting for the benchmark.
+    /// <c>--int4-steps</c>). 16 rows ahead measured the same or a little slower. A setting for the benchmark.
     /// </summary>
     internal static int PrefetchRows { get; set; } = 8;
 
