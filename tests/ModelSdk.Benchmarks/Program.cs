@@ -127,11 +127,7 @@ try
 
     if (tinyLlama)
     {
-        var config = new LlamaConfig
-        {
-            Dim = 2048, HiddenDim = 5632, Layers = 22, Heads = 32, KvHeads = 4, VocabSize = 32000, ContextLength = 2048,
-            SharedClassifier = false,
-        };
+        var config = TinyLlama.Shape;
         var watch = Stopwatch.StartNew();
         using var weights = NativeLlamaWeights.Random(config, seed: 42);
         Console.WriteLine($"TinyLlama-1.1B-shaped random weights: {weights.BytesPerToken / 1e9:F2} GB in {watch.Elapsed.TotalSeconds:F1} s");
@@ -257,6 +253,13 @@ internal static class Stories
 
 internal static class TinyLlama
 {
+    /// <summary>TinyLlama-1.1B's shape (dim 2048, hidden 5632, 22 layers, 32 heads, 4 kv heads, vocab 32000), for random weights.</summary>
+    public static LlamaConfig Shape => new()
+    {
+        Dim = 2048, HiddenDim = 5632, Layers = 22, Heads = 32, KvHeads = 4, VocabSize = 32000, ContextLength = 2048,
+        SharedClassifier = false,
+    };
+
     public static double Prefill(LlamaTransformer transformer, int tokens)
     {
         using var session = transformer.CreateSession();

@@ -83,11 +83,7 @@ internal static unsafe class QuantizedBenchmarks
 
         if (tinyLlama)
         {
-            var config = new LlamaConfig
-            {
-                Dim = 2048, HiddenDim = 5632, Layers = 22, Heads = 32, KvHeads = 4, VocabSize = 32000, ContextLength = 2048,
-                SharedClassifier = false,
-            };
+            var config = TinyLlama.Shape;
             foreach (var (type, _, _) in selected)
             {
                 var watch = Stopwatch.StartNew();
@@ -259,12 +255,7 @@ internal static unsafe class QuantizedBenchmarks
     /// </summary>
     public static int Int4Decode(int rounds, int tokens)
     {
-        var config = new LlamaConfig
-        {
-            Dim = 2048, HiddenDim = 5632, Layers = 22, Heads = 32, KvHeads = 4, VocabSize = 32000, ContextLength = 2048,
-            SharedClassifier = false,
-        };
-        using LlamaWeights weights = new PackedRandomWeights(config, TensorType.Q4G32Sym, seed: 42);
+        using LlamaWeights weights = new PackedRandomWeights(TinyLlama.Shape, TensorType.Q4G32Sym, seed: 42);
         (string Label, int Prefetch)[] variants = [("no prefetch", 0), ("prefetch 8 rows ahead (default)", 8), ("prefetch 16 rows ahead", 16)];
         int[] threads = [1, 2];
         var bandwidth = threads.ToDictionary(t => t, t => MemoryBandwidth.Read(t));
