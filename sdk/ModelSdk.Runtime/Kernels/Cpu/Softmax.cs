@@ -117,10 +117,11 @@ internal static unsafe class Softmax
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float HorizontalMax(Vector256<float> a, Vector256<float> b) => HorizontalMax(Vector256.Max(a, b));
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static float HorizontalMax(Vector256<float> v) => HorizontalMax(Vector128.Max(v.GetLower(), v.GetUpper()));
+    /// <summary>The largest of the 8 lanes (exact: no order to depend on). The activation quantizers use it too.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float HorizontalMax(Vector256<float> v) => HorizontalMax(Vector128.Max(v.GetLower(), v.GetUpper()));
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float HorizontalMax(Vector128<float> v)
         => MathF.Max(MathF.Max(v.GetElement(0), v.GetElement(1)), MathF.Max(v.GetElement(2), v.GetElement(3)));
 }

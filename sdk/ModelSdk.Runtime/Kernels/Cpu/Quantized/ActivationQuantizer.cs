@@ -134,13 +134,9 @@ internal sealed unsafe class QuantizedActivations
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float Block256(float* x, short* q, out int integerSum)
     {
-        var magnitude = Vector256.Create(0x7fffffff).AsSingle();
         Vector256<float> x0 = Vector256.Load(x), x1 = Vector256.Load(x + 8), x2 = Vector256.Load(x + 16), x3 = Vector256.Load(x + 24);
-        var m = Vector256.Max(Vector256.Max(x0 & magnitude, x1 & magnitude), Vector256.Max(x2 & magnitude, x3 & magnitude));
-        var m128 = Vector128.Max(m.GetLower(), m.GetUpper());
-        m128 = Vector128.Max(m128, Sse.Shuffle(m128, m128, 0b01_00_11_10));
-        m128 = Vector128.Max(m128, Sse.Shuffle(m128, m128, 0b10_11_00_01));
-        var d = m128.ToScalar() / 32767f;
+        var m = Vector256.Max(Vector256.Max(Vector256.Abs(x0), Vector256.Abs(x1)), Vector256.Max(Vector256.Abs(x2), Vector256.Abs(x3)));
+        var d = Softmax.HorizontalMax(m) / 32767f;
         var inverse = Vector256.Create(d != 0 ? 1f / d : 0f);
         Vector256<float> low = Vector256.Create(-32767f), high = Vector256.Create(32767f);
         Vector256<int> Code(Vector256<float> v) => Avx.ConvertToVector256Int32(Vector256.Min(Vector256.Max(Avx.RoundToNearestInteger(v * inverse), low), high));

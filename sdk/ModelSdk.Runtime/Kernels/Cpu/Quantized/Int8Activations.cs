@@ -56,13 +56,9 @@ internal sealed unsafe class Int8Activations
         }
         Cols = cols;
         var vectorCols = vectorized ? cols - cols % 32 : 0;
-        var magnitude = Vector256.Create(0x7fffffff).AsSingle();
         var m = Vector256<float>.Zero;
-        for (var i = 0; i < vectorCols; i += 8) m = Vector256.Max(m, Vector256.Load(x + i) & magnitude);
-        var amax = Vector128.Max(m.GetLower(), m.GetUpper());
-        amax = Vector128.Max(amax, Sse.Shuffle(amax, amax, 0b01_00_11_10));
-        amax = Vector128.Max(amax, Sse.Shuffle(amax, amax, 0b10_11_00_01));
-        var largest = vectorized ? amax.ToScalar() : 0f;
+        for (var i = 0; i < vectorCols; i += 8) m = Vector256.Max(m, Vector256.Abs(Vector256.Load(x + i)));
+        var largest = Softmax.HorizontalMax(m);
         for (var i = vectorCols; i < cols; i++) largest = MathF.Max(largest, MathF.Abs(x[i]));
         Scale = largest / 127f;
         var inverse = Scale != 0 ? 1f / Scale : 0f;
