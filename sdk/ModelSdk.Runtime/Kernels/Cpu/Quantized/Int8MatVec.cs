@@ -100,15 +100,7 @@ internal static unsafe class Int8MatVec
         Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
         for (var c = 0; c < cols; c += 32)
         {
-            if ((c & 63) == 0 && ahead != 0)
-            {
-                // 64 bytes of each row here: the next 4 lines of the rows `ahead` later, in address order.
-                var p = w0 + ahead + 4 * c;
-                Sse.Prefetch0(p);
-                Sse.Prefetch0(p + 64);
-                Sse.Prefetch0(p + 128);
-                Sse.Prefetch0(p + 192);
-            }
+            if ((c & 63) == 0 && ahead != 0) QuantizedMatVec.PrefetchAhead(w0 + ahead, 4 * c, 64);
             var xv = Vector256.Load(x + c);
             a0 += Block256(Vector256.Load(w0 + c), xv, ones);
             a1 += Block256(Vector256.Load(w1 + c), xv, ones);

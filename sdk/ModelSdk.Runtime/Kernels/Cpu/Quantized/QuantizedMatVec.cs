@@ -325,13 +325,7 @@ internal static unsafe class QuantizedMatVec
             var xe = x + b * 32;
             Vector256<short> xl = Vector256.Load(xe), xh = Vector256.Load(xe + 16);
             var cb = b * TBlock.Bytes;
-            if ((b & 3) == 0 && ahead != 0)
-            {
-                // Per 4 blocks of each row here, the next 4·4 blocks' bytes of the rows `ahead` later, in address order:
-                // a step prefetches exactly the 4 rows that many rows on, as one forward stream.
-                var p = c0 + ahead + 4 * cb;
-                for (var line = 0; line < TBlock.Bytes * 16; line += 64) Sse.Prefetch0(p + line);
-            }
+            if ((b & 3) == 0 && ahead != 0) PrefetchAhead(c0 + ahead, 4 * cb, 4 * TBlock.Bytes);
             e0 = Fma.MultiplyAdd(TBlock.Dot(c0 + cb, xl, xh), Vector256.Create(s0[b]), e0);
             e1 = Fma.MultiplyAdd(TBlock.Dot(c1 + cb, xl, xh), Vector256.Create(s1[b]), e1);
             e2 = Fma.MultiplyAdd(TBlock.Dot(c2 + cb, xl, xh), Vector256.Create(s2[b]), e2);
@@ -356,6 +350,20 @@ internal static unsafe class QuantizedMatVec
         Store(y + r + 1, Vector256.Sum(e1 + d1) + o1, accumulate);
         Store(y + r + 2, Vector256.Sum(e2 + d2) + o2, accumulate);
         Store(y + r + 3, Vector256.Sum(e3 + d3) + o3, accumulate);
+    }
+
+    /// <summary>
+    /// The 4-row kernels' prefetch (<see cref="PrefetchRows"/>): the 4·<paramref name="rowBytes"/> bytes at
+    /// <paramref name="rowsAhead"/> + <paramref name="offset"/>. Called each time a step has consumed <paramref name="rowBytes"/>
+    /// more bytes of each of its 4 rows, with <paramref name="offset"/> = 4 × the bytes per row consumed so far, it
+    /// prefetches the 4 rows starting at <paramref name="rowsAhead"/> exactly once over the step, in address order: one
+    /// forward stream.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void PrefetchAhead(void* rowsAhead, long offset, int rowBytes)
+    {
+        var p = (byte*)rowsAhead + offset;
+        for (var line = 0; line < 4 * rowBytes; line += 64) Sse.Prefetch0(p + line);
     }
 
     /// <summary>One block's integer dot product with 32 int16 activations already loaded (codes 0..15, 16..31), as 8 fp32 partial sums.</summary>
